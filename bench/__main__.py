@@ -1,0 +1,294 @@
+"""Speed of the hot paths, as ratios against baselines measured in the same run.
+
+Run with ``make bench``. Writes ``bench/RESULTS.md``.
+
+* baseline: raw Ed25519 verification with libsodium (PyNaCl ``VerifyKey.verify``)
+  over the same signing input a consent token has;
+* consent-sized JWS verify with every check a consent token gets (strict
+  parse, header allow-list, typ, algorithm from the key record, signature,
+  required claims, integer times, lifetime, audience), key cached;
+* the same token through PyJWT and joserfc, for comparison;
+* SD-JWT VC presentation verify (3 disclosures + key binding): Regie with
+  Ed25519 keys (ratio to raw), and Regie against the ``sd-jwt`` reference
+  package on the same ES256 input (the reference verifies only ES256 key
+  binding).
+
+Each figure is the best of several timed repeats; each ratio is the median
+of several interleaved rounds, so a noisy neighbour moves both sides alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+
+from regie_protocol import jws, sdjwt
+from regie_protocol.keys import Alg, SigningKey
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+ROUNDS = int(os.environ.get("REGIE_BENCH_ROUNDS", "5"))
+AUDIENCE = "https://parkeren.gemeente-utrecht.example"
+CONSENT = jws.TokenProfile(
+    name="consent token",
+    typ="regie-consent+jwt",
+    algs=frozenset({"EdDSA", "Ed25519", "ES256"}),
+    required_claims=frozenset({"ver", "jti", "iss", "aud", "authorization_details", "cnf"}),
+    max_lifetime=400 * 86400,
+)
+
+
+def rate(func: Callable[[], object], number: int) -> float:
+    """Calls per second, best of five repeats."""
+    best = min(timeit.repeat(func, number=number, repeat=5))
+    return number / best
+
+
+def consent_claims(key: SigningKey, now: int) -> dict[str, Any]:
+    return {
+        "ver": 1,
+        "jti": "urn:uuid:5b0f3c9e-8f43-4c1e-9a57-1c1f0e6f2d11",
+        "iss": key.public_key.thumbprint_uri(),
+        "aud": AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 30 * 86400,
+        "request": {"id": "req-81723", "sha256": "q0bUAX5oWG3bC9x8vH0s1lG5n0a6W9c0s3g9nQk2a8E"},
+        "notice": {
+            "uri": "https://parkeren.gemeente-utrecht.example/privacy/v3",
+            "sha256": "Jd2yQ0bW1fO5tDq5b7Vg1qk0cBvUeZx6mK3pL8sR4tE",
+            "lang": "nl",
+        },
+        "status": {
+            "status_list": {"idx": 48213, "uri": "https://wallet.example/v1/status-lists/1"}
+        },
+        "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"},
+        "authorization_details": [
+            {
+                "type": "regie_attributes",
+                "credential_types": ["https://credentials.regie.example/vct/brp-persoonsgegevens"],
+                "claims": ["address"],
+                "actions": ["present"],
+                "purpose": "https://w3id.org/dpv#ServiceProvision",
+                "purpose_text": {"nl": "Parkeervergunning aanvragen", "en": "Parking permit"},
+                "legal_basis": "https://w3id.org/dpv/legal/eu/gdpr#A6-1-e",
+                "processing_activity": "https://register.utrecht.example/verwerkingen/parkeren",
+                "max_uses": 10,
+                "retention": "P0D",
+                "recipients": [],
+            }
+        ],
+    }
+
+
+def bench_jws(now: int) -> dict[str, float]:
+    import jwt as pyjwt
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import OKPKey
+
+    key = SigningKey.generate(Alg.EDDSA)
+    token = jws.sign(consent_claims(key, now), key=key, typ=CONSENT.typ)
+    signing_input, _, _ = token.rpartition(".")
+    message = signing_input.encode("ascii")
+    signature = key.sign(message)
+    verify_key = nacl.signing.VerifyKey(key.public_key.raw)
+    public = key.public_key
+    jwk = public.to_jwk()
+    pyjwt_key = pyjwt.PyJWK(jwk).key
+    jose_key = OKPKey.import_key(jwk)
+
+    def regie() -> object:
+        return jws.verify(token, profile=CONSENT, keys=public, now=now, audience=AUDIENCE)
+
+    def raw() -> object:
+        return verify_key.verify(message, signature)
+
+    def with_pyjwt() -> object:
+        return pyjwt.decode(token, pyjwt_key, algorithms=["EdDSA"], audience=AUDIENCE)
+
+    def with_joserfc() -> object:
+        return jose_jwt.decode(token, jose_key, algorithms=["EdDSA"])
+
+    rounds: dict[str, list[float]] = {"raw": [], "regie": [], "pyjwt": [], "joserfc": []}
+    for _ in range(ROUNDS):
+        rounds["raw"].append(rate(raw, 2000))
+        rounds["regie"].append(rate(regie, 2000))
+        rounds["pyjwt"].append(rate(with_pyjwt, 1000))
+        rounds["joserfc"].append(rate(with_joserfc, 1000))
+    return {
+        "token_bytes": float(len(token)),
+        "raw_per_s": statistics.median(rounds["raw"]),
+        "regie_per_s": statistics.median(rounds["regie"]),
+        "regie_ratio": statistics.median(
+            r / b for r, b in zip(rounds["regie"], rounds["raw"], strict=True)
+        ),
+        "pyjwt_ratio": statistics.median(
+            r / b for r, b in zip(rounds["pyjwt"], rounds["raw"], strict=True)
+        ),
+        "joserfc_ratio": statistics.median(
+            r / b for r, b in zip(rounds["joserfc"], rounds["raw"], strict=True)
+        ),
+    }
+
+
+def _presentation(alg: Alg, now: int) -> tuple[str, dict[str, Any], SigningKey]:
+    issuer_key = SigningKey.generate(alg)
+    holder_key = SigningKey.generate(alg)
+    payload = {
+        "iss": "https://brp.gemeente-utrecht.example",
+        "iat": now,
+        "exp": now + 365 * 86400,
+        "vct": "https://credentials.regie.example/vct/brp-persoonsgegevens",
+        "cnf": {"jwk": holder_key.public_key.required_members()},
+        "given_name": sdjwt.SD("Anna Maria"),
+        "family_name": sdjwt.SD("de Vries"),
+        "birthdate": sdjwt.SD("1958-04-12"),
+        "address": sdjwt.SD({"locality": "Utrecht", "postal_code": "3511 NK"}),
+        "age_over_18": sdjwt.SD(True),
+        "age_over_65": sdjwt.SD(True),
+    }
+    credential = sdjwt.issue(payload, issuer_key=issuer_key)
+    presentation = sdjwt.present(
+        credential,
+        disclose=["age_over_65", "address", "family_name"],
+        holder_key=holder_key,
+        audience=AUDIENCE,
+        nonce="nonce-1",
+        now=now,
+    )
+    return presentation, payload, issuer_key
+
+
+def bench_sdjwt(now: int) -> dict[str, float]:
+    from jwcrypto.jwk import JWK
+    from sd_jwt.verifier import SDJWTVerifier
+
+    ed_presentation, _, ed_issuer = _presentation(Alg.EDDSA, now)
+    es_presentation, _, es_issuer = _presentation(Alg.ES256, now)
+    policy = sdjwt.KeyBindingRequired(audience=AUDIENCE, nonce="nonce-1")
+    ed_keys = {"https://brp.gemeente-utrecht.example": {ed_issuer.kid: ed_issuer.public_key}}
+    es_keys = {"https://brp.gemeente-utrecht.example": {es_issuer.kid: es_issuer.public_key}}
+    reference_key = JWK.from_json(json.dumps(es_issuer.public_key.to_jwk()))
+    verify_key = nacl.signing.VerifyKey(ed_issuer.public_key.raw)
+    message = b"x" * 400
+    signature = ed_issuer.sign(message)
+
+    def regie(token: str, keys: Any) -> Callable[[], object]:
+        return lambda: sdjwt.verify(
+            token,
+            issuer_keys=keys,
+            key_binding=policy,
+            status=sdjwt.UNSAFE_SKIP_STATUS,
+            now=now,
+            accepted_vcts=None,
+        )
+
+    def reference() -> object:
+        verifier = SDJWTVerifier(
+            es_presentation, lambda iss, header: reference_key, AUDIENCE, "nonce-1"
+        )
+        return verifier.get_verified_payload()
+
+    def raw() -> object:
+        return verify_key.verify(message, signature)
+
+    regie(ed_presentation, ed_keys)()  # the positive control: both must verify
+    reference()
+    rounds: dict[str, list[float]] = {"raw": [], "ed": [], "es": [], "ref": []}
+    for _ in range(ROUNDS):
+        rounds["raw"].append(rate(raw, 2000))
+        rounds["ed"].append(rate(regie(ed_presentation, ed_keys), 500))
+        rounds["es"].append(rate(regie(es_presentation, es_keys), 300))
+        rounds["ref"].append(rate(reference, 100))
+    return {
+        "raw_per_s": statistics.median(rounds["raw"]),
+        "ed_per_s": statistics.median(rounds["ed"]),
+        "ed_ratio": statistics.median(
+            r / b for r, b in zip(rounds["ed"], rounds["raw"], strict=True)
+        ),
+        "es_per_s": statistics.median(rounds["es"]),
+        "ref_per_s": statistics.median(rounds["ref"]),
+        "es_vs_ref": statistics.median(
+            r / b for r, b in zip(rounds["es"], rounds["ref"], strict=True)
+        ),
+    }
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, PyNaCl {nacl.__version__}"
+    )
+
+
+def main() -> int:
+    now = int(time.time())
+    print(f"Benchmarking on {machine()} ({ROUNDS} rounds) ...", flush=True)
+    j = bench_jws(now)
+    print(
+        f"JWS: raw {j['raw_per_s']:.0f}/s, Regie {j['regie_per_s']:.0f}/s, ratio {j['regie_ratio']:.2f}"
+    )
+    s = bench_sdjwt(now)
+    print(
+        f"SD-JWT: Regie Ed25519 {s['ed_per_s']:.0f}/s (ratio {s['ed_ratio']:.2f}); "
+        f"ES256 Regie {s['es_per_s']:.0f}/s vs reference {s['ref_per_s']:.0f}/s "
+        f"({s['es_vs_ref']:.1f}x)"
+    )
+    checks = [
+        ("consent-sized JWS verify ≥ 0.70 × raw Ed25519", j["regie_ratio"] >= 0.70),
+        ("presentation verify ≥ 0.35 × raw Ed25519", s["ed_ratio"] >= 0.35),
+        ("presentation verify ≥ 3 × the sd-jwt reference (ES256)", s["es_vs_ref"] >= 3.0),
+    ]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d', time.gmtime(now))} with `make bench` on: {machine()}.",
+        f"Each rate is the best of 5 repeats; each ratio the median of {ROUNDS} interleaved rounds.",
+        "",
+        "## JWS (consent-sized token, every consent check, key cached)",
+        "",
+        "| what | per second | ratio to raw Ed25519 (libsodium) |",
+        "| --- | ---: | ---: |",
+        f"| raw Ed25519 verify (PyNaCl/libsodium) | {j['raw_per_s']:.0f} | 1.00 |",
+        f"| Regie `jws.verify` ({int(j['token_bytes'])}-byte token) | {j['regie_per_s']:.0f} | {j['regie_ratio']:.2f} |",
+        f"| PyJWT `decode` (fewer checks) | — | {j['pyjwt_ratio']:.2f} |",
+        f"| joserfc `jwt.decode` (fewer checks) | — | {j['joserfc_ratio']:.2f} |",
+        "",
+        "## SD-JWT VC presentation (3 disclosures + key binding)",
+        "",
+        "| what | per second | ratio |",
+        "| --- | ---: | ---: |",
+        f"| raw Ed25519 verify | {s['raw_per_s']:.0f} | 1.00 |",
+        f"| Regie `sdjwt.verify`, Ed25519 issuer and holder | {s['ed_per_s']:.0f} | {s['ed_ratio']:.2f} × raw |",
+        f"| Regie `sdjwt.verify`, ES256 issuer and holder | {s['es_per_s']:.0f} | {s['es_vs_ref']:.1f} × reference |",
+        f"| `sd-jwt` reference package, same ES256 input | {s['ref_per_s']:.0f} | 1.0 |",
+        "",
+        "## Targets",
+        "",
+        *[f"- {'met' if ok else 'NOT met'}: {name}" for name, ok in checks],
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print(f"Wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The ``regie`` command. Each role's commands live in a module of their own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from . import __version__
+from .cli_issuer import app as issuer_app
+from .console import handle_errors
+
+app = typer.Typer(
+    help="Regie: keep your data under your own control (Regie op gegevens).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(issuer_app, name="issuer")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"regie {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Regie: keep your data under your own control."""
+
+
+@app.command()
+@handle_errors
+def demo(
+    plain: Annotated[
+        bool, typer.Option(help="No colours or boxes (for screen readers and logs).")
+    ] = False,
+) -> None:
+    """Run the whole story end to end on the embedded default, and explain each step."""
+    from .demo import run_demo
+
+    run_demo(plain=plain)
+
+
+def main() -> None:
+    app()
