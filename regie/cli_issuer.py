@@ -75,7 +75,11 @@ def default_issuer(vct: str | None, issuer: str | None) -> str:
     for source in SOURCES.values():
         if source.ctype.vct == vct:
             return source.issuer_id
-    raise Misuse("--issuer is needed: the credential type is not one of the example sources")
+    known = ", ".join(sorted(CREDENTIAL_TYPES))
+    raise Misuse(
+        f"unknown credential type {vct!r}; the example sources issue: {known} "
+        "(see 'regie issuer types')"
+    )
 
 
 @app.command()

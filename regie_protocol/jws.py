@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._encoding import b64url_decode, b64url_encode, dumps_compact, loads_strict
 from .errors import ClaimRefused, Code, MalformedInput, SignatureRefused, TimeRefused
@@ -50,8 +50,7 @@ class TokenProfile:
     max_bytes: int = field(default=DEFAULT_LIMITS.max_token_bytes)
 
 
-@dataclass(frozen=True, slots=True)
-class UnverifiedJWS:
+class UnverifiedJWS(NamedTuple):
     """A parsed token whose signature has NOT been checked. Never trust its contents."""
 
     header: Mapping[str, Any]
@@ -60,8 +59,7 @@ class UnverifiedJWS:
     signature: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedJWS:
+class VerifiedJWS(NamedTuple):
     """A token whose signature, header and time claims passed the profile's checks."""
 
     header: Mapping[str, Any]
@@ -138,10 +136,12 @@ def parse(token: str | bytes, *, max_bytes: int, limits: Limits = DEFAULT_LIMITS
     if not isinstance(claims, dict):
         raise MalformedInput("the JWS payload is not a JSON object")
     signature = b64url_decode(signature_b64, what="JWS signature")
+    # every part decoded as base64url, so the token is ASCII here
+    signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
     return UnverifiedJWS(
         header=header,
         unverified_claims=claims,
-        signing_input=(header_b64 + "." + payload_b64).encode("ascii"),
+        signing_input=signing_input,
         signature=signature,
     )
 
@@ -272,8 +272,8 @@ def verify_parsed(
         )
     key.verify(unverified.signing_input, unverified.signature)
     claims = unverified.unverified_claims
-    missing = profile.required_claims - claims.keys()
-    if missing:
+    if not claims.keys() >= profile.required_claims:
+        missing = profile.required_claims - claims.keys()
         raise ClaimRefused(
             f"the {profile.name} lacks required claim(s) {sorted(missing)}",
             code=Code.CLAIM_MISSING,
