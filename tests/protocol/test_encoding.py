@@ -209,6 +209,10 @@ def test_arbitrary_text_only_malformed(text: str) -> None:
         pytest.param(b"{}{}", Code.MALFORMED, id="two-values"),
         pytest.param(b'{"a":1e400}', Code.MALFORMED, id="float-overflow-to-infinity"),
         pytest.param(b"[-1e999]", Code.MALFORMED, id="float-overflow-to-minus-infinity"),
+        pytest.param(
+            b"[1" + b"9" * 250 + b"e99]", Code.MALFORMED, id="float-overflow-long-mantissa"
+        ),
+        pytest.param(b'{"a":1,"\\u0061":2}', Code.DUPLICATE_MEMBER, id="duplicate-via-escape"),
         pytest.param(b"[" + b"9" * 4301 + b"]", Code.MALFORMED, id="integer-over-4300-digits"),
         pytest.param(b"", Code.MALFORMED, id="empty"),
     ],
