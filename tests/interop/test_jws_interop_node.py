@@ -13,9 +13,6 @@ when absent on a workstation, a failure under CI.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,8 @@ import pytest
 from regie_protocol import jws
 from regie_protocol.errors import ClaimRefused, Code, MalformedInput, RegieError
 from regie_protocol.keys import Alg, SigningKey, public_key_from_jwk
-from tests.conftest import NOW, require_tool
+from tests.conftest import NOW
+from tests.interop.node_peer import run_peer
 from tests.protocol.jws_forge import forge
 
 pytestmark = [pytest.mark.interop, pytest.mark.service]
@@ -50,32 +48,9 @@ CLAIMS = {
 }
 
 
-def require_node_peer() -> str:
-    node = require_tool("node")
-    if not (NODE_DIR / "node_modules" / "jose").is_dir():
-        message = "tests/interop/node/node_modules is missing: run `npm ci` in tests/interop/node"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return node
-
-
 def peer(*requests: dict[str, Any]) -> list[dict[str, Any]]:
-    """Send requests to the node peer in one process; one result per request, in order."""
-    node = require_node_peer()
-    completed = subprocess.run(
-        [node, PEER.name],
-        input=json.dumps({"requests": list(requests)}),
-        capture_output=True,
-        text=True,
-        cwd=NODE_DIR,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    results: list[dict[str, Any]] = json.loads(completed.stdout)["results"]
-    assert len(results) == len(requests)
-    return results
+    """Send requests to the jose peer in one process; one result per request, in order."""
+    return run_peer(PEER.name, list(requests), package="jose")
 
 
 def node_verify(token: str, jwk: dict[str, Any], algorithms: list[str], **extra: Any) -> Any:

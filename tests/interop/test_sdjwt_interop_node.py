@@ -20,9 +20,6 @@ when absent on a workstation, a failure under CI.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +44,8 @@ from regie_protocol.sdjwt import (
     verify,
 )
 from regie_protocol.statuslist import Status, verify_status_list
-from tests.conftest import NOW, require_tool
+from tests.conftest import NOW
+from tests.interop.node_peer import require_node_package, run_peer
 
 pytestmark = [pytest.mark.interop, pytest.mark.service]
 
@@ -64,32 +62,9 @@ NODE_ISS = "https://issuer.node.example"
 Trusted = dict[str, dict[str, PublicKey]]
 
 
-def require_node_peer() -> str:
-    node = require_tool("node")
-    if not (NODE_DIR / "node_modules" / "@sd-jwt" / "sd-jwt-vc").is_dir():
-        message = "tests/interop/node/node_modules is missing: run `npm ci` in tests/interop/node"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return node
-
-
 def peer(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Send requests to the node peer in one process; one result per request, in order."""
-    node = require_node_peer()
-    completed = subprocess.run(
-        [node, PEER.name],
-        input=json.dumps({"requests": requests}),
-        capture_output=True,
-        text=True,
-        cwd=NODE_DIR,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    results: list[dict[str, Any]] = json.loads(completed.stdout)["results"]
-    assert len(results) == len(requests)
-    return results
+    """Send requests to the @sd-jwt peer in one process; one result per request, in order."""
+    return run_peer(PEER.name, requests, package="@sd-jwt/sd-jwt-vc")
 
 
 def regie_verify(
@@ -281,7 +256,7 @@ class Exchange:
 
 @pytest.fixture(scope="module")
 def exchange() -> Exchange:
-    require_node_peer()
+    require_node_package("@sd-jwt/sd-jwt-vc")
     regie = {name: make_regie(*algs) for name, algs in PAIRS.items()}
     named: list[tuple[str, str, dict[str, Any]]] = [
         (pair, name, request)
