@@ -8,6 +8,8 @@ Modules (each a namespace; import the module, use its ``__all__``):
 * :mod:`regie_protocol.jws` — strict compact JWS per token profile
 * :mod:`regie_protocol.sdjwt` — SD-JWT and SD-JWT VC: issue, present, verify
 * :mod:`regie_protocol.statuslist` — IETF Token Status List
+* :mod:`regie_protocol.consent` — the consent token: typed claims, sign, verify
+* :mod:`regie_protocol.vocab` — the W3C DPV purposes, legal bases and consent states
 * :mod:`regie_protocol.http` — RFC 9457 problems and NL GOV API conventions for services
 
 This package never imports a role package (wallet, issuer, verifier, audit).
