@@ -1,0 +1,280 @@
+"""The wallet's tables (SQLModel), and the shapes that may be shown outside storage.
+
+Stored models (``table=True``) hold everything, sealed bytes included; the
+``*Info`` models are what may leave the storage layer towards an API or a CLI
+(STYLE habit 15): they have no ``sealed``, ``kdf_header``, ``wrapped_master``
+or ``token`` field, so a secret cannot be serialised by accident.
+
+Conventions, chosen so both SQLite and PostgreSQL store the same thing:
+
+* times are integer epoch seconds (``BIGINT``), set by the caller's clock;
+* bytes are ``LargeBinary`` (``BLOB`` / ``bytea``), JSON is ``TEXT`` written by
+  the caller (strict JSON from :mod:`regie_protocol._encoding`);
+* every owned row names its ``owner`` (a :class:`Wallet` id) so the data-access
+  layer can check object ownership on every query (T17);
+* closed lists (consent states, event names, status-list widths) are ``CHECK``
+  constraints: widening a list is a migration, not a silent change.
+
+The consent status list belongs to the host, not to one owner: a list per
+citizen would put a citizen-specific URI into every consent and let verifiers
+link the citizen through it (T23). Indices are allocated once and forever in
+``status_allocation``; a consent's ``(status_list_id, status_idx)`` must be an
+allocation and is unique, so an index is never reused.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+#: stable constraint names on both backends, so later migrations can name them
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: the wallet's own metadata (not SQLModel's global one): migrations compare against it
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ConsentState(StrEnum):
+    """Consent states, following W3C DPV."""
+
+    GIVEN = "given"
+    WITHDRAWN = "withdrawn"  # by the citizen
+    REVOKED = "revoked"  # by someone else
+    EXPIRED = "expired"
+    REFUSED = "refused"
+    SUSPENDED = "suspended"
+
+
+class ConsentEventName(StrEnum):
+    """The closed list of consent history events."""
+
+    REQUESTED = "consent.requested"
+    GRANTED = "consent.granted"
+    REFUSED = "consent.refused"
+    WITHDRAWN = "consent.withdrawn"
+    REVOKED = "consent.revoked"
+    EXPIRED = "consent.expired"
+    SUSPENDED = "consent.suspended"
+    REINSTATED = "consent.reinstated"
+    USED = "consent.used"
+
+
+#: BIGINT on PostgreSQL; SQLite autoincrements only an ``INTEGER PRIMARY KEY`` (64-bit anyway)
+_EVENT_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return f"{column} IN ({listed})"
+
+
+class StorageModel(SQLModel, registry=registry(metadata=metadata)):
+    """Base of the wallet's table models (own registry and metadata)."""
+
+
+class Wallet(StorageModel, table=True):
+    """One citizen's wallet: the passphrase KDF header and the wrapped master key."""
+
+    __tablename__ = "wallet"
+
+    id: str = Field(primary_key=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger)
+    kdf_header: bytes = Field(sa_type=LargeBinary)
+    wrapped_master: bytes = Field(sa_type=LargeBinary)
+
+
+class Record(StorageModel, table=True):
+    """A sealed record: a credential, a holder key, a pairwise key, ...
+
+    ``kind`` and ``ref`` are non-secret lookup keys (``ref`` e.g. the verifier id
+    of a pairwise key); everything else lives inside ``sealed``.
+    """
+
+    __tablename__ = "record"
+    __table_args__ = (
+        ForeignKeyConstraint(["owner"], ["wallet.id"], ondelete="CASCADE"),
+        Index(None, "owner", "kind", "ref"),
+        CheckConstraint("schema_version >= 1", name="schema_version"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(max_length=64)
+    kind: str = Field(max_length=64)
+    ref: str | None = Field(default=None, max_length=512)
+    schema_version: int
+    sealed: bytes = Field(sa_type=LargeBinary)
+    created_at: int = Field(sa_type=BigInteger)
+    updated_at: int = Field(sa_type=BigInteger)
+
+
+class TrustedIssuer(StorageModel, table=True):
+    """An issuer the citizen trusts, with its public keys (JWKS JSON)."""
+
+    __tablename__ = "trusted_issuer"
+    __table_args__ = (ForeignKeyConstraint(["owner"], ["wallet.id"], ondelete="CASCADE"),)
+
+    owner: str = Field(primary_key=True, max_length=64)
+    issuer_id: str = Field(primary_key=True, max_length=512)
+    jwks: str = Field(sa_type=Text)
+    added_at: int = Field(sa_type=BigInteger)
+
+
+class Registry(StorageModel, table=True):
+    """The verifier registry a wallet relies on: the registrar's key and its signed document."""
+
+    __tablename__ = "registry"
+    __table_args__ = (ForeignKeyConstraint(["owner"], ["wallet.id"], ondelete="CASCADE"),)
+
+    owner: str = Field(primary_key=True, max_length=64)
+    registrar_jwk: str = Field(sa_type=Text)
+    document: str = Field(sa_type=Text)
+    loaded_at: int = Field(sa_type=BigInteger)
+
+
+class StatusList(StorageModel, table=True):
+    """The host's consent status list: packed bits, ``iat`` only moves forward."""
+
+    __tablename__ = "status_list"
+    __table_args__ = (
+        CheckConstraint("bits IN (1, 2, 4, 8)", name="bits"),
+        CheckConstraint("size > 0", name="size"),
+        CheckConstraint("iat >= 0", name="iat"),
+    )
+
+    id: str = Field(primary_key=True, max_length=128)
+    bits: int
+    size: int = Field(sa_type=BigInteger)
+    lst: bytes = Field(sa_type=LargeBinary)
+    iat: int = Field(sa_type=BigInteger)
+
+
+class StatusAllocation(StorageModel, table=True):
+    """An index handed out once, forever: rows are never deleted."""
+
+    __tablename__ = "status_allocation"
+    __table_args__ = (
+        ForeignKeyConstraint(["status_list_id"], ["status_list.id"]),
+        CheckConstraint("idx >= 0", name="idx"),
+    )
+
+    status_list_id: str = Field(primary_key=True, max_length=128)
+    idx: int = Field(primary_key=True, sa_type=BigInteger)
+    allocated_at: int = Field(sa_type=BigInteger)
+
+
+class Consent(StorageModel, table=True):
+    """A consent: ``id`` is the token's ``jti``; ``token`` the signed consent token."""
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        ForeignKeyConstraint(["owner"], ["wallet.id"]),
+        ForeignKeyConstraint(
+            ["status_list_id", "status_idx"],
+            ["status_allocation.status_list_id", "status_allocation.idx"],
+        ),
+        UniqueConstraint("status_list_id", "status_idx"),
+        Index(None, "owner", "verifier_id"),
+        CheckConstraint(_in("state", ConsentState), name="state"),
+        CheckConstraint("uses >= 0", name="uses"),
+    )
+
+    id: str = Field(primary_key=True, max_length=128)
+    owner: str = Field(max_length=64)
+    verifier_id: str = Field(max_length=512)
+    state: str = Field(max_length=16)
+    token: str = Field(sa_type=Text)
+    status_list_id: str = Field(max_length=128)
+    status_idx: int = Field(sa_type=BigInteger)
+    granted_at: int = Field(sa_type=BigInteger)
+    expires_at: int = Field(sa_type=BigInteger)
+    ended_at: int | None = Field(default=None, sa_type=BigInteger)
+    uses: int = 0
+
+
+class ConsentEvent(StorageModel, table=True):
+    """One step in a consent's history (append-only)."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        ForeignKeyConstraint(["consent_id"], ["consent.id"]),
+        ForeignKeyConstraint(["owner"], ["wallet.id"]),
+        Index(None, "consent_id", "id"),
+        CheckConstraint(_in("name", ConsentEventName), name="name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_EVENT_ID)
+    consent_id: str = Field(max_length=128)
+    owner: str = Field(max_length=64)
+    name: str = Field(max_length=32)
+    at: int = Field(sa_type=BigInteger)
+    detail: str = Field(default="{}", sa_type=Text)
+
+
+# --- what may be shown outside storage (no secrets, no sealed bytes) ---
+
+
+class WalletInfo(SQLModel):
+    id: str
+    created_at: int
+
+
+class RecordInfo(SQLModel):
+    id: str
+    owner: str
+    kind: str
+    ref: str | None
+    schema_version: int
+    created_at: int
+    updated_at: int
+
+
+class ConsentInfo(SQLModel):
+    id: str
+    owner: str
+    verifier_id: str
+    state: ConsentState
+    status_list_id: str
+    status_idx: int
+    granted_at: int
+    expires_at: int
+    ended_at: int | None
+    uses: int
+
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Consent",
+    "ConsentEvent",
+    "ConsentEventName",
+    "ConsentInfo",
+    "ConsentState",
+    "Record",
+    "RecordInfo",
+    "Registry",
+    "StatusAllocation",
+    "StatusList",
+    "StorageModel",
+    "TrustedIssuer",
+    "Wallet",
+    "WalletInfo",
+    "metadata",
+]
