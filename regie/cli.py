@@ -8,6 +8,7 @@ import typer
 
 from . import __version__
 from .cli_issuer import app as issuer_app
+from .cli_registry import app as registry_app
 from .console import handle_errors
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(issuer_app, name="issuer")
+app.add_typer(registry_app, name="registry")
 
 
 def _version(value: bool) -> None:

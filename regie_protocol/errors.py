@@ -77,6 +77,16 @@ class Code(StrEnum):
     UNAVAILABLE = "unavailable"
     # caller misuse
     MISUSE = "misuse"
+    # verifier registry (trust list)
+    VERIFIER_UNREGISTERED = "verifier_unregistered"
+    BEYOND_REGISTRATION = "beyond_registration"
+    VERSION_ROLLBACK = "version_rollback"
+    # consents held by a wallet
+    ATTRIBUTE_NOT_HELD = "attribute_not_held"
+    CONSENT_UNKNOWN = "consent_unknown"
+    CONSENT_ENDED = "consent_ended"
+    # wallet: fetching from URLs others give
+    URL_REFUSED = "url_refused"
 
 
 class RegieError(Exception):
