@@ -88,12 +88,16 @@ def decode_disclosure(encoded: str, *, max_depth: int) -> Disclosure:
         if size == 3:
             salt, name, value = array
             if type(salt) is str and type(name) is str and name not in RESERVED_NAMES:
-                return Disclosure(encoded, digest(encoded), salt, name, value)
+                return _new(Disclosure, (encoded, digest(encoded), salt, name, value))
         elif size == 2:
             salt, value = array
             if type(salt) is str:
-                return Disclosure(encoded, digest(encoded), salt, None, value)
+                return _new(Disclosure, (encoded, digest(encoded), salt, None, value))
     raise _refusal(array)
+
+
+#: builds a Disclosure from its five fields without NamedTuple's Python-level __new__
+_new = tuple.__new__
 
 
 def _refusal(array: Any) -> DisclosureRefused:

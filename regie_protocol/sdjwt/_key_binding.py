@@ -30,6 +30,7 @@ _PROFILE = jws.TokenProfile(
     max_lifetime=None,
     required_times=frozenset({"iat"}),
 )
+_REQUIRED = _PROFILE.required_claims
 
 
 def verify_key_binding(
@@ -44,13 +45,14 @@ def verify_key_binding(
     """Verify the KB-JWT ``token`` bound to ``sd_jwt``; return its claims."""
     kb = jws.parse(token, max_bytes=limits.max_token_bytes, limits=limits)
     header = kb.header
-    if header.get("typ") != KB_JWT_TYP:
+    typ = header.get("typ")
+    if typ != KB_JWT_TYP:
         raise KeyBindingRefused(
-            f"the key binding JWT has typ {header.get('typ')!r}, not {KB_JWT_TYP!r}",
+            f"the key binding JWT has typ {typ!r}, not {KB_JWT_TYP!r}",
             code=Code.KEY_BINDING_INVALID,
         )
-    extra = header.keys() - jws.BASE_HEADER_MEMBERS
-    if extra:
+    if not header.keys() <= jws.BASE_HEADER_MEMBERS:
+        extra = header.keys() - jws.BASE_HEADER_MEMBERS
         raise KeyBindingRefused(
             f"header member(s) {sorted(extra)} are not accepted in a key binding JWT",
             code=Code.KEY_BINDING_INVALID,
@@ -69,8 +71,8 @@ def verify_key_binding(
             code=Code.SIGNATURE_INVALID,
         ) from None
     claims = kb.unverified_claims
-    missing = _PROFILE.required_claims - claims.keys()
-    if missing:
+    if not claims.keys() >= _REQUIRED:
+        missing = _REQUIRED - claims.keys()
         raise KeyBindingRefused(
             f"the key binding JWT lacks {sorted(missing)}", code=Code.KEY_BINDING_INVALID
         )

@@ -67,24 +67,32 @@ def parse(token: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> UnverifiedS
     last = token.rfind("~")
     if last < 0:
         raise MalformedInput("an SD-JWT has at least one '~' after the issuer-signed JWT")
-    sd_jwt = token[: last + 1]
-    parts = sd_jwt.split("~")
-    count = len(parts) - 2
+    first = token.find("~")
+    count = token.count("~", first, last)  # the '~' between first and last: one per disclosure
     if count > limits.max_disclosures:
         raise MalformedInput(
             f"the SD-JWT has {count} disclosures; at most {limits.max_disclosures} are accepted",
             code=Code.SIZE_EXCEEDED,
         )
-    issuer_jws = jws.parse(parts[0], max_bytes=limits.max_sd_jwt_bytes, limits=limits)
+    issuer_jwt = token[:first]
+    issuer_jws = jws.parse(issuer_jwt, max_bytes=limits.max_sd_jwt_bytes, limits=limits)
     max_depth = limits.max_json_depth + 1  # the disclosure's own array
-    disclosures = tuple([decode_disclosure(part, max_depth=max_depth) for part in parts[1:-1]])
-    key_binding_jwt = token[last + 1 :] or None
+    disclosures = (
+        tuple(
+            [
+                decode_disclosure(part, max_depth=max_depth)
+                for part in token[first + 1 : last].split("~")
+            ]
+        )
+        if count
+        else ()
+    )
     return UnverifiedSdJwt(
-        issuer_jwt=parts[0],
+        issuer_jwt=issuer_jwt,
         issuer_jws=issuer_jws,
         disclosures=disclosures,
-        key_binding_jwt=key_binding_jwt,
-        sd_jwt=sd_jwt,
+        key_binding_jwt=token[last + 1 :] or None,
+        sd_jwt=token[: last + 1],
     )
 
 

@@ -25,7 +25,14 @@ from typing import Any
 
 from ..errors import Code, DisclosureRefused, MalformedInput
 from ..limits import Limits
-from ._disclosures import ELLIPSIS, NEVER_DISCLOSABLE, SD_ALG_KEY, SD_KEY, Disclosure
+from ._disclosures import (
+    ELLIPSIS,
+    NEVER_DISCLOSABLE,
+    RESERVED_NAMES,
+    SD_ALG_KEY,
+    SD_KEY,
+    Disclosure,
+)
 
 Path = tuple[str | int, ...]
 
@@ -53,26 +60,28 @@ def process(
     payload: Mapping[str, Any], by_digest: Mapping[str, Disclosure], limits: Limits
 ) -> Processed:
     """Apply the Disclosures to ``payload`` (already signature-checked by the caller)."""
-    walker = _Walker(by_digest, limits)
-    claims = walker.object(payload, 1, ())
-    if len(walker.paths) != len(by_digest):
+    paths: dict[str, Path] = {}
+    claims = _Walker(by_digest, limits, paths).object(payload, 1, ())
+    if len(paths) != len(by_digest):
         raise DisclosureRefused(
-            f"{len(by_digest) - len(walker.paths)} disclosure(s) are not referenced by any "
+            f"{len(by_digest) - len(paths)} disclosure(s) are not referenced by any "
             "digest in the issuer-signed JWT",
             code=Code.DISCLOSURE_UNREFERENCED,
         )
-    return Processed(claims=claims, paths=walker.paths)
+    return Processed(claims=claims, paths=paths)
 
 
 class _Walker:
     __slots__ = ("by_digest", "max_depth", "max_digests", "paths", "seen")
 
-    def __init__(self, by_digest: Mapping[str, Disclosure], limits: Limits) -> None:
+    def __init__(
+        self, by_digest: Mapping[str, Disclosure], limits: Limits, paths: dict[str, Path]
+    ) -> None:
         self.by_digest = by_digest
         self.max_depth = limits.max_json_depth
         self.max_digests = limits.max_sd_digests
         self.seen: set[str] = set()
-        self.paths: dict[str, Path] = {}
+        self.paths = paths
 
     def value(self, node: Any, depth: int, path: Path) -> Any:
         kind = type(node)
@@ -108,17 +117,19 @@ class _Walker:
         out: dict[str, Any] = {}
         digests = None
         for name, member in node.items():
-            if name == SD_KEY:
-                digests = member
-            elif name == SD_ALG_KEY and depth == 1:
-                continue
-            elif name in (ELLIPSIS, SD_ALG_KEY):
+            if name in RESERVED_NAMES:
+                if name == SD_KEY:
+                    digests = member
+                    continue
+                if name == SD_ALG_KEY and depth == 1:
+                    continue
                 raise DisclosureRefused(
                     f"{name!r} is not a claim name", code=Code.CLAIM_NAME_CONFLICT
                 )
-            elif type(member) is dict:
+            kind = type(member)
+            if kind is dict:
                 out[name] = self.object(member, depth + 1, (*path, name))
-            elif type(member) is list:
+            elif kind is list:
                 out[name] = self.array(member, depth + 1, (*path, name))
             else:
                 out[name] = member
@@ -131,9 +142,20 @@ class _Walker:
                 f"an '_sd' array holds {len(digests)} digests; at most {self.max_digests}",
                 code=Code.SIZE_EXCEEDED,
             )
-        claim = self._claim
+        seen = self.seen
+        by_digest = self.by_digest
         for digest in digests:
-            disclosure = claim(digest)
+            # the checks of _claim, inlined: this loop runs once per digest and decoy
+            if type(digest) is not str:
+                raise DisclosureRefused(
+                    "an embedded digest is not a string", code=Code.DISCLOSURE_MALFORMED
+                )
+            if digest in seen:
+                raise DisclosureRefused(
+                    "a digest appears more than once in the SD-JWT", code=Code.DIGEST_DUPLICATE
+                )
+            seen.add(digest)
+            disclosure = by_digest.get(digest)
             if disclosure is None:
                 continue
             disclosed_name = disclosure.name
@@ -153,8 +175,14 @@ class _Walker:
                     code=Code.CLAIM_NAME_CONFLICT,
                 )
             claim_path = (*path, disclosed_name)
-            self.paths[disclosure.digest] = claim_path
-            out[disclosed_name] = self.value(disclosure.value, depth + 1, claim_path)
+            self.paths[digest] = claim_path
+            value = disclosure.value
+            kind = type(value)
+            if kind is dict:
+                value = self.object(value, depth + 1, claim_path)
+            elif kind is list:
+                value = self.array(value, depth + 1, claim_path)
+            out[disclosed_name] = value
         return out
 
     def array(self, node: list[Any], depth: int, path: Path) -> list[Any]:

@@ -100,24 +100,27 @@ def verify(
     """
     _check_arguments(key_binding, status, now, accepted_vcts, typ)
     parsed = parse(token, limits=limits)
-    if isinstance(key_binding, KeyBindingRequired) and parsed.key_binding_jwt is None:
+    kb_jwt = parsed.key_binding_jwt
+    required = isinstance(key_binding, KeyBindingRequired)
+    if required and kb_jwt is None:
         raise KeyBindingRefused(
             "key binding is required but the presentation has no key binding JWT",
             code=Code.KEY_BINDING_MISSING,
         )
-    if isinstance(key_binding, NoKeyBinding) and parsed.key_binding_jwt is not None:
+    if isinstance(key_binding, NoKeyBinding) and kb_jwt is not None:
         raise KeyBindingRefused(
             "a key binding JWT is not expected here (an issuer sends an SD-JWT without one)",
             code=Code.KEY_BINDING_UNEXPECTED,
         )
     profile = _profile(typ)
-    header_typ = parsed.header.get("typ")
+    issuer_jws = parsed.issuer_jws
+    header_typ = issuer_jws.header.get("typ")
     if header_typ != typ:
         raise SignatureRefused(
             f"typ {header_typ!r} is not {typ!r}: this is not a {profile.name}",
             code=Code.TYP_MISMATCH,
         )
-    iss = parsed.unverified_claims.get("iss")
+    iss = issuer_jws.unverified_claims.get("iss")
     if not isinstance(iss, str):
         raise ClaimRefused(
             "the credential names no issuer ('iss')",
@@ -125,7 +128,7 @@ def verify(
         )
     keys = _keys_of(issuer_keys, iss)
     verified = jws.verify_parsed(
-        parsed.issuer_jws, profile=profile, keys=keys, now=now, audience=None, limits=limits
+        issuer_jws, profile=profile, keys=keys, now=now, audience=None, limits=limits
     )
     payload = verified.claims
     sd_alg = payload.get(SD_ALG_KEY, SD_ALG)
@@ -139,20 +142,20 @@ def verify(
     if accepted_vcts is not None and vct not in accepted_vcts:
         raise ClaimRefused(f"credential type {vct!r} is not accepted here", code=Code.CLAIM_INVALID)
     processed = process(payload, index_disclosures(parsed.disclosures), limits)
-    required = isinstance(key_binding, KeyBindingRequired)
     holder_key = _holder_key(payload.get("cnf"), required=required)
     kb_claims = None
     if isinstance(key_binding, KeyBindingRequired):
-        assert holder_key is not None and parsed.key_binding_jwt is not None
+        assert holder_key is not None and kb_jwt is not None
         kb_claims = verify_key_binding(
-            parsed.key_binding_jwt,
+            kb_jwt,
             holder_key=holder_key,
             sd_jwt=parsed.sd_jwt,
             policy=key_binding,
             now=now,
             limits=limits,
         )
-    entry = _status_entry(payload.get("status"))
+    claim = payload.get("status")
+    entry = None if claim is None else _status_entry(claim)
     if entry is not None and not isinstance(status, UnsafeSkipStatus):
         _check_status(status(*entry), entry)
     return VerifiedSdJwt(
@@ -183,7 +186,7 @@ def _check_arguments(
 
 
 def _keys_of(issuer_keys: IssuerKeys, iss: str) -> Mapping[str, PublicKey]:
-    if isinstance(issuer_keys, Mapping):
+    if type(issuer_keys) is dict or isinstance(issuer_keys, Mapping):
         keys = issuer_keys.get(iss)
     elif callable(issuer_keys):
         keys = issuer_keys(iss)
@@ -212,9 +215,11 @@ def _holder_key(cnf: object, *, required: bool) -> PublicKey | None:
         return None
     if not isinstance(jwk, dict):
         raise ClaimRefused("'cnf.jwk' is a JSON object", code=Code.CLAIM_INVALID)
-    if all(type(v) is str for v in jwk.values()):
-        return _public_key(tuple(sorted(jwk.items())))
-    return public_key_from_jwk(jwk)
+    for value in jwk.values():
+        if type(value) is not str:
+            return public_key_from_jwk(jwk)
+    # all members are strings, so the members (in the issuer's order) key the cache exactly
+    return _public_key(tuple(jwk.items()))
 
 
 @lru_cache(maxsize=1024)
