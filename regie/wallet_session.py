@@ -15,7 +15,8 @@ from pathlib import Path
 import typer
 
 from wallet.config import WalletConfig, config_from_env
-from wallet.core import UnlockedWallet, unlock_wallet
+from wallet.core import UnlockedWallet
+from wallet.unlock_guard import UnlockGuard
 from wallet.vault import VaultPassphrase
 
 
@@ -29,11 +30,15 @@ def read_passphrase(*, confirm: bool = False) -> VaultPassphrase:
 
 @contextlib.contextmanager
 def opened_wallet(home: Path | None) -> Iterator[tuple[WalletConfig, UnlockedWallet]]:
-    """The unlocked wallet of ``home``; the database is closed afterwards."""
+    """The unlocked wallet of ``home``; the database is closed afterwards.
+
+    Failed unlocks are counted in the home directory and slow the next attempt down.
+    """
     config = config_from_env(home)
     db = config.open_database()
     try:
-        yield config, unlock_wallet(db, read_passphrase(), floor=config.floor)
+        guard = UnlockGuard(config.home)
+        yield config, guard.unlock(db, read_passphrase(), floor=config.floor)
     finally:
         db.dispose()
 

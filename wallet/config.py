@@ -1,8 +1,9 @@
 """Where a wallet lives and how strong its passphrase KDF is, validated at start.
 
 Read from the environment (``REGIE_HOME``, ``REGIE_DATABASE_URL``,
-``REGIE_KDF``, ``REGIE_WALLET_HOST_URL``) by :func:`config_from_env`, or built directly. A wrong value
-is refused with a message that names the variable and what it accepts.
+``REGIE_KDF``, ``REGIE_WALLET_HOST_URL``) by :func:`config_from_env`, or built
+directly. A wrong value is refused with a message that names the variable and
+what it accepts.
 """
 
 from __future__ import annotations
