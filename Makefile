@@ -45,8 +45,9 @@ test: lint typecheck unit
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 
+# Long runs (e.g. 200 kill -9 per backend; REGIE_SOAK_KILLS sets the count), kept out of `make test`.
 soak: install
-	$(BIN)/pytest -m slow --override-ini="addopts=-ra --strict-markers" tests
+	$(BIN)/pytest -m slow -s tests
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage

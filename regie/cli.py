@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from .cli_consent import app as consent_app
 from .cli_issuer import app as issuer_app
 from .cli_registry import app as registry_app
+from .cli_wallet import app as wallet_app
 from .console import handle_errors
 
 app = typer.Typer(
@@ -19,6 +21,8 @@ app = typer.Typer(
 )
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(registry_app, name="registry")
+app.add_typer(wallet_app, name="wallet")
+app.add_typer(consent_app, name="consent")
 
 
 def _version(value: bool) -> None:

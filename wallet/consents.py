@@ -1,0 +1,515 @@
+"""The consent lifecycle: grant, look, revoke, expire, each step one transaction.
+
+::
+
+    terms = GrantTerms(verifier_id=V, attributes=("age_over_18",), purpose=P, valid_for=30 * 86400)
+    granted = grant(wallet, terms, registry=registry, now=now, host_url=config.host_url)
+    revoke(wallet, granted.id, now=later)
+
+A grant is checked completely before anything is written (DPV purpose and
+legal basis, the verifier's registration through
+:meth:`~regie_protocol.registry.Registry.check_request`, attributes held by an
+unexpired credential). It is signed by the citizen's **pairwise key** for that
+verifier (created on the first grant to it), so two verifiers cannot link the
+citizen by the consent key (T23). ``cnf.jkt`` is the verifier's first registered
+signing key, so only it can use the token.
+
+One transaction writes the status allocation (a fresh random index, see
+:mod:`wallet.consent_status`), the consent row and its ``consent.granted``
+event; one transaction writes a revocation: state ``withdrawn`` (DPV: ended by
+the citizen), ``ended_at``, the status bit INVALID and the
+``consent.withdrawn`` event (T30). A consent past ``exp`` is marked
+``expired`` with a ``consent.expired`` event the first time it is looked at.
+
+A CLI grant answers no verifier request: ``request.id`` is ``cli-<consent id>``
+and ``request.sha256`` the SHA-256 of the compact JSON of the grant's terms
+(:func:`grant_request_json`); ``notice`` is the wallet's own notice
+(:data:`wallet.consent_terms.CLI_NOTICE_NL`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlmodel import col
+
+from regie_protocol import consent as ct
+from regie_protocol._encoding import b64url_encode, dumps_compact
+from regie_protocol.errors import ClaimRefused, Code, Misuse
+from regie_protocol.keys import Alg, PublicKey, SigningKey, Unprotected
+from regie_protocol.registry import Registry
+from regie_protocol.statuslist import Status
+
+from . import consent_status
+from .consent_terms import (
+    CLI_NOTICE_SHA256,
+    CLI_NOTICE_URI,
+    GDPR_CONSENT,
+    NO_RETENTION,
+    legal_basis_iri,
+    locate_attributes,
+    purpose_iri,
+    purpose_text,
+    split_attributes,
+)
+from .core import StoredRecord, UnlockedWallet
+from .storage import Consent, ConsentEvent, ConsentEventName, ConsentState, Record
+from .storage.models import metadata
+
+PAIRWISE_KIND = "pairwise_key"
+#: Core tables: the grant path inserts with bound parameters, building no statement
+_CONSENTS = metadata.tables["consent"]
+_EVENTS = metadata.tables["consent_event"]
+_INSERT_CONSENT = _CONSENTS.insert()
+_INSERT_EVENT = _EVENTS.insert()
+#: pairwise keys already opened, per unlocked wallet (a pairwise key is never replaced)
+_PAIRWISE: weakref.WeakKeyDictionary[UnlockedWallet, dict[str, SigningKey]] = (
+    weakref.WeakKeyDictionary()
+)
+CREDENTIAL_KIND = "credential"
+
+
+@dataclass(frozen=True, slots=True)
+class GrantTerms:
+    """What the citizen grants. Build it from checked values (see :mod:`wallet.consent_terms`)."""
+
+    verifier_id: str
+    attributes: tuple[str, ...]
+    purpose: str
+    valid_for: int
+    legal_basis: str = GDPR_CONSENT
+    retention: str = NO_RETENTION
+    max_uses: int | None = None
+    purpose_text: ct.LocalizedText | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantedConsent:
+    id: str
+    token: str
+    claims: ct.ConsentClaims
+    status_list_id: str
+    status_idx: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentView:
+    """A consent as the citizen sees it (state as of the ``now`` it was read at)."""
+
+    id: str
+    verifier_id: str
+    state: ConsentState
+    granted_at: int
+    expires_at: int
+    ended_at: int | None
+    uses: int
+    status_list_id: str
+    status_idx: int
+    token: str
+    claims: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def attributes(self) -> list[str]:
+        return [c for d in self.claims["authorization_details"] for c in d["claims"]]
+
+    @property
+    def purposes(self) -> list[str]:
+        return sorted({d["purpose"] for d in self.claims["authorization_details"]})
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON a listing shows (no token)."""
+        return {
+            "id": self.id,
+            "state": self.state.value,
+            "verifier": self.verifier_id,
+            "attributes": self.attributes,
+            "purposes": self.purposes,
+            "granted_at": self.granted_at,
+            "expires_at": self.expires_at,
+            "ended_at": self.ended_at,
+            "uses": self.uses,
+            "status": {"list": self.status_list_id, "idx": self.status_idx},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEventView:
+    consent_id: str
+    name: str
+    at: int
+    detail: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"consent": self.consent_id, "event": self.name, "at": self.at, **self.detail}
+
+
+# --- checking the terms -------------------------------------------------------
+
+
+def grant_request_json(terms: GrantTerms) -> bytes:
+    """The compact JSON of a CLI grant's terms, whose SHA-256 is ``request.sha256``."""
+    return dumps_compact(
+        {
+            "verifier": terms.verifier_id,
+            "attributes": sorted(terms.attributes),
+            "purpose": terms.purpose,
+            "legal_basis": terms.legal_basis,
+            "valid_for": terms.valid_for,
+            "retention": terms.retention,
+            "max_uses": terms.max_uses,
+        }
+    )
+
+
+def check_terms(
+    wallet: UnlockedWallet, terms: GrantTerms, *, registry: Registry, now: int
+) -> tuple[ct.AuthorizationDetail, ...]:
+    """Every check a grant needs, without writing: the authorization details it would sign."""
+    split_attributes(terms.attributes)
+    purpose = purpose_iri(terms.purpose)
+    legal_basis = legal_basis_iri(terms.legal_basis)
+    if purpose != terms.purpose or legal_basis != terms.legal_basis:
+        raise Misuse("GrantTerms takes full IRIs for purpose and legal_basis")
+    if type(terms.valid_for) is not int or not 0 < terms.valid_for <= ct.MAX_LIFETIME:
+        raise Misuse(f"a consent runs more than 0 s and at most {ct.MAX_LIFETIME} s")
+    if terms.max_uses is not None and (type(terms.max_uses) is not int or terms.max_uses < 1):
+        raise Misuse("--max-uses is a positive whole number")
+    retention = ct.Duration.parse(terms.retention, "retention")
+    registry.check_request(
+        terms.verifier_id, terms.attributes, terms.purpose, legal_basis=terms.legal_basis
+    )
+    held = [record.payload for record in wallet.find(CREDENTIAL_KIND)]
+    by_type = locate_attributes(terms.attributes, held, now=now)
+    text = terms.purpose_text or purpose_text(terms.purpose)
+    actions = ("present",) if retention.is_zero else ("present", "store")
+    return tuple(
+        ct.AuthorizationDetail(
+            credential_types=(vct,),
+            claims=names,
+            actions=actions,
+            purpose=terms.purpose,
+            purpose_text=text,
+            legal_basis=terms.legal_basis,
+            processing_activity=terms.verifier_id,
+            retention=retention.text,
+            recipients=(),
+            max_uses=terms.max_uses,
+        )
+        for vct, names in by_type.items()
+    )
+
+
+# --- keys ---------------------------------------------------------------------
+
+
+def _signing_key(record: StoredRecord) -> SigningKey:
+    jwk = record.payload.get("jwk")
+    if not isinstance(jwk, dict):
+        raise Misuse(f"record {record.id} holds no private JWK")
+    return SigningKey.from_private_jwk(jwk)
+
+
+def pairwise_key(wallet: UnlockedWallet, verifier_id: str, *, now: int, alg: Alg) -> SigningKey:
+    """The citizen's key for ``verifier_id``, created (in its own transaction) the first time.
+
+    Kept open for the life of ``wallet`` (like its master key): a pairwise key is
+    never replaced, and a grant then needs one read less.
+    """
+    opened = _PAIRWISE.setdefault(wallet, {})
+    if verifier_id in opened:
+        return opened[verifier_id]
+    found = wallet.find(PAIRWISE_KIND, ref=verifier_id)
+    if found:
+        opened[verifier_id] = _signing_key(found[0])
+        return opened[verifier_id]
+    key = SigningKey.generate(alg)
+    payload = {
+        "jwk": json.loads(key.export_private_jwk(protection=Unprotected())),
+        "alg": key.alg.value,
+        "verifier": verifier_id,
+    }
+    _, values = wallet.insert_values(PAIRWISE_KIND, payload, now=now, ref=verifier_id)
+
+    def work(conn: Connection) -> None:
+        # look again inside the write transaction: a concurrent first grant may have won
+        taken = conn.execute(
+            select(col(Record.id)).where(
+                col(Record.owner) == wallet.owner,
+                col(Record.kind) == PAIRWISE_KIND,
+                col(Record.ref) == verifier_id,
+            )
+        ).first()
+        if taken is None:
+            conn.execute(insert(Record).values(**values))
+
+    wallet.db.run(work)
+    opened[verifier_id] = _signing_key(wallet.find(PAIRWISE_KIND, ref=verifier_id)[0])
+    return opened[verifier_id]
+
+
+def pairwise_public_key(wallet: UnlockedWallet, verifier_id: str, iss: str) -> PublicKey:
+    """The public half of the pairwise key that signed a consent with issuer ``iss``."""
+    for record in wallet.find(PAIRWISE_KIND, ref=verifier_id):
+        public = _signing_key(record).public_key
+        if public.thumbprint_uri() == iss:
+            return public
+    raise Misuse(f"the pairwise key {iss} for {verifier_id} is not in this wallet")
+
+
+# --- grant and revoke -----------------------------------------------------------
+
+
+def _event(
+    wallet: UnlockedWallet, consent_id: str, name: ConsentEventName, now: int, **detail: Any
+) -> dict[str, Any]:
+    return {
+        "consent_id": consent_id,
+        "owner": wallet.owner,
+        "name": name.value,
+        "at": now,
+        "detail": dumps_compact(detail).decode("utf-8"),
+    }
+
+
+def grant(
+    wallet: UnlockedWallet,
+    terms: GrantTerms,
+    *,
+    registry: Registry,
+    now: int,
+    host_url: str,
+    alg: Alg = Alg.EDDSA,
+    randbelow: consent_status.RandBelow = secrets.randbelow,
+) -> GrantedConsent:
+    """Check, sign and store a consent; the allocation, consent and event commit together."""
+    details = check_terms(wallet, terms, registry=registry, now=now)
+    verifier = registry.verifiers[terms.verifier_id]
+    key = pairwise_key(wallet, terms.verifier_id, now=now, alg=alg)
+    consent_id = ct.new_consent_id()
+    request = ct.RequestRef(
+        id=f"cli-{consent_id}",
+        sha256=b64url_encode(hashlib.sha256(grant_request_json(terms)).digest()),
+    )
+    notice = ct.NoticeRef(uri=CLI_NOTICE_URI, sha256=CLI_NOTICE_SHA256, lang="nl")
+    exp = now + terms.valid_for
+
+    def work(conn: Connection) -> GrantedConsent:
+        list_id, idx = consent_status.allocate(conn, now=now, randbelow=randbelow)
+        claims = ct.ConsentClaims(
+            jti=consent_id,
+            iss=key.public_key.thumbprint_uri(),
+            aud=terms.verifier_id,
+            iat=now,
+            nbf=now,
+            exp=exp,
+            request=request,
+            notice=notice,
+            status=ct.StatusRef(idx=idx, uri=consent_status.list_uri(host_url, list_id)),
+            cnf_jkt=verifier.signing_keys[0].thumbprint(),
+            authorization_details=details,
+        )
+        token = ct.sign_consent(claims, holder_key=key)
+        conn.execute(
+            _INSERT_CONSENT,
+            {
+                "id": consent_id,
+                "owner": wallet.owner,
+                "verifier_id": terms.verifier_id,
+                "state": ConsentState.GIVEN.value,
+                "token": token,
+                "status_list_id": list_id,
+                "status_idx": idx,
+                "granted_at": now,
+                "expires_at": exp,
+                "ended_at": None,
+                "uses": 0,
+            },
+        )
+        conn.execute(
+            _INSERT_EVENT,
+            _event(
+                wallet,
+                consent_id,
+                ConsentEventName.GRANTED,
+                now,
+                status_list=list_id,
+                idx=idx,
+                by="citizen",
+            ),
+        )
+        return GrantedConsent(consent_id, token, claims, list_id, idx)
+
+    return wallet.db.run(work)
+
+
+def _row(conn: Connection, wallet: UnlockedWallet, consent_id: str) -> RowMapping:
+    row = (
+        conn.execute(
+            select(Consent).where(col(Consent.id) == consent_id, col(Consent.owner) == wallet.owner)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise ClaimRefused(
+            f"there is no consent {consent_id!r} in this wallet", code=Code.CONSENT_UNKNOWN
+        )
+    return row
+
+
+def revoke(wallet: UnlockedWallet, consent_id: str, *, now: int) -> ConsentView:
+    """Withdraw a given consent: state, ``ended_at``, status bit and event in one transaction."""
+    note_expired(wallet, now=now)
+
+    def work(conn: Connection) -> None:
+        row = _row(conn, wallet, consent_id)
+        if row["state"] != ConsentState.GIVEN.value:
+            ended = f" at {row['ended_at']}" if row["ended_at"] is not None else ""
+            raise ClaimRefused(
+                f"consent {consent_id} has already ended ({row['state']}{ended})",
+                code=Code.CONSENT_ENDED,
+            )
+        conn.execute(
+            update(Consent)
+            .where(col(Consent.id) == consent_id, col(Consent.owner) == wallet.owner)
+            .values(state=ConsentState.WITHDRAWN.value, ended_at=now)
+        )
+        consent_status.set_status(
+            conn, row["status_list_id"], int(row["status_idx"]), Status.INVALID, now=now
+        )
+        conn.execute(
+            insert(ConsentEvent).values(
+                **_event(wallet, consent_id, ConsentEventName.WITHDRAWN, now, by="citizen")
+            )
+        )
+
+    wallet.db.run(work)
+    return show(wallet, consent_id, now=now)
+
+
+def note_expired(wallet: UnlockedWallet, *, now: int) -> list[str]:
+    """Mark given consents past ``exp`` as expired, each with a ``consent.expired`` event."""
+    where = (
+        col(Consent.owner) == wallet.owner,
+        col(Consent.state) == ConsentState.GIVEN.value,
+        col(Consent.expires_at) <= now,
+    )
+    if not wallet.db.fetch_all(select(col(Consent.id)).where(*where).limit(1)):
+        return []
+
+    def work(conn: Connection) -> list[str]:
+        ids = list(conn.execute(select(col(Consent.id), col(Consent.expires_at)).where(*where)))
+        for consent_id, expires_at in ids:
+            conn.execute(
+                update(Consent)
+                .where(col(Consent.id) == consent_id, col(Consent.owner) == wallet.owner)
+                .values(state=ConsentState.EXPIRED.value, ended_at=expires_at)
+            )
+            conn.execute(
+                insert(ConsentEvent).values(
+                    **_event(wallet, consent_id, ConsentEventName.EXPIRED, now, exp=expires_at)
+                )
+            )
+        return [str(consent_id) for consent_id, _ in ids]
+
+    return wallet.db.run(work)
+
+
+# --- looking --------------------------------------------------------------------
+
+
+def _view(row: RowMapping) -> ConsentView:
+    token = str(row["token"])
+    return ConsentView(
+        id=str(row["id"]),
+        verifier_id=str(row["verifier_id"]),
+        state=ConsentState(row["state"]),
+        granted_at=int(row["granted_at"]),
+        expires_at=int(row["expires_at"]),
+        ended_at=row["ended_at"],
+        uses=int(row["uses"]),
+        status_list_id=str(row["status_list_id"]),
+        status_idx=int(row["status_idx"]),
+        token=token,
+        claims=dict(ct.parse_consent(token).unverified_claims),
+    )
+
+
+def list_consents(
+    wallet: UnlockedWallet, *, now: int, include_ended: bool = False
+) -> list[ConsentView]:
+    """The wallet's consents, oldest first: only given ones unless ``include_ended``."""
+    note_expired(wallet, now=now)
+    query = select(Consent).where(col(Consent.owner) == wallet.owner)
+    if not include_ended:
+        query = query.where(col(Consent.state) == ConsentState.GIVEN.value)
+    rows = wallet.db.fetch_all(query.order_by(col(Consent.granted_at), col(Consent.id)))
+    return [_view(row) for row in rows]
+
+
+def show(wallet: UnlockedWallet, consent_id: str, *, now: int) -> ConsentView:
+    note_expired(wallet, now=now)
+    return _view(wallet.db.run(lambda conn: _row(conn, wallet, consent_id), write=False))
+
+
+def history(
+    wallet: UnlockedWallet, consent_id: str | None = None, *, now: int
+) -> list[ConsentEventView]:
+    """The events of one consent (or of all), oldest first."""
+    note_expired(wallet, now=now)
+    query = select(ConsentEvent).where(col(ConsentEvent.owner) == wallet.owner)
+    if consent_id is not None:
+        wallet.db.run(lambda conn: _row(conn, wallet, consent_id), write=False)
+        query = query.where(col(ConsentEvent.consent_id) == consent_id)
+    rows = wallet.db.fetch_all(query.order_by(col(ConsentEvent.id)))
+    return [
+        ConsentEventView(
+            consent_id=str(row["consent_id"]),
+            name=str(row["name"]),
+            at=int(row["at"]),
+            detail=json.loads(row["detail"]),
+        )
+        for row in rows
+    ]
+
+
+def status_of(wallet: UnlockedWallet, consent: ConsentView) -> int:
+    """The consent's raw value in its status list (0 VALID, 1 INVALID)."""
+    return wallet.db.run(
+        lambda conn: consent_status.get_status(conn, consent.status_list_id, consent.status_idx),
+        write=False,
+    )
+
+
+def consent_ids(wallet: UnlockedWallet) -> Sequence[str]:
+    rows = wallet.db.fetch_all(select(col(Consent.id)).where(col(Consent.owner) == wallet.owner))
+    return [str(row["id"]) for row in rows]
+
+
+__all__ = [
+    "CREDENTIAL_KIND",
+    "PAIRWISE_KIND",
+    "ConsentEventView",
+    "ConsentView",
+    "GrantTerms",
+    "GrantedConsent",
+    "check_terms",
+    "consent_ids",
+    "grant",
+    "grant_request_json",
+    "history",
+    "list_consents",
+    "note_expired",
+    "pairwise_key",
+    "pairwise_public_key",
+    "revoke",
+    "show",
+    "status_of",
+]
