@@ -1,13 +1,15 @@
 """``regie demo``: the story so far, end to end, on the embedded default.
 
-Anna de Vries (a fictitious citizen of Utrecht, 67) gets her personal data
-from the municipality's BRP as a credential bound to a key on her own device.
-She shows a service only that she is over 65 and where she lives, and the
-service checks the source's signature, her key and the status list. Then
-the municipality revokes the credential and the same check refuses it.
+Anna de Vries (a fictitious citizen of Utrecht, 67) sets up her wallet, gets
+her personal data from the municipality's BRP as a credential bound to a key
+on her own device, and her wallet keeps it encrypted. She gives the parking
+permit desk a consent for her address and nothing else (a request for more is
+refused), shows the desk only her address, then withdraws the consent; the
+municipality revokes the credential and the same check refuses it.
 
-Everything is real: keys, signatures, the issuer's state file and its HTTP
-service (called in-process through its ASGI app).
+Everything is real: keys, signatures, Argon2id and the sealed SQLite vault,
+the issuer's state file and its HTTP service (called in-process through its
+ASGI app).
 """
 
 from __future__ import annotations
@@ -21,18 +23,32 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from issuer.app import create_app
 from issuer.issuer import Issuer, new_state
+from issuer.settings import IssuerSettings
 from issuer.sources import CREDENTIAL_TYPES, SOURCES, with_derived_claims
 from issuer.state import StateFile, write_private_file
-from regie_protocol import sdjwt
+from regie_protocol import sdjwt, vocab
 from regie_protocol._encoding import b64url_decode
 from regie_protocol.errors import RegieError
 from regie_protocol.keys import Alg, PublicKey, SigningKey, Unprotected, public_key_from_jwk
+from regie_protocol.registry import RegisteredVerifier, Registry
 from regie_protocol.statuslist import Status, verify_status_list
+from wallet.config import DEFAULT_HOST_URL
+from wallet.consents import GrantTerms, grant, history, revoke, status_of
+from wallet.core import create_wallet, unlock_wallet
+from wallet.credentials import receive
+from wallet.holder_keys import holder_key as wallet_holder_key
+from wallet.holder_keys import new_holder_key
+from wallet.registry_store import add_registry, load_registry
+from wallet.storage import open_database
+from wallet.trust import add_issuer
+from wallet.vault import KdfFloor, VaultPassphrase
 
 
 class _Story:
@@ -80,6 +96,26 @@ def decode_credential(token: str) -> tuple[Mapping[str, Any], Mapping[str, Any],
     return header, payload, disclosures
 
 
+class _AsgiFetcher:
+    """The wallet's fetcher for the demo: GETs go to the issuer's real ASGI app in-process."""
+
+    def __init__(self, transport: httpx.ASGITransport) -> None:
+        self._transport = transport
+
+    def get(self, url: str, *, accept: str, max_bytes: int) -> bytes:
+        async def fetch() -> bytes:
+            async with httpx.AsyncClient(transport=self._transport) as client:
+                answer = await client.get(url, headers={"Accept": accept})
+                answer.raise_for_status()
+                return answer.content[: max_bytes + 1]
+
+        return asyncio.run(fetch())
+
+
+PARKING_DESK = "https://parkeren.gemeente-utrecht.example"
+REGISTRAR = "https://registrar.regie.example"
+
+
 def run_demo(*, plain: bool = False) -> None:
     console = Console(no_color=plain, highlight=not plain)
     story = _Story(console, plain)
@@ -95,19 +131,33 @@ def run_demo(*, plain: bool = False) -> None:
             f"{source.name} ({source.issuer_id}) makes an Ed25519 signing key and publishes it. "
             f"Key id: {brp_key.kid}",
         )
+        transport = _issuer_transport(brp_key, store)
 
-        anna_key = SigningKey.generate(Alg.ES256)
+        db = open_database(None, home=home / "anna")
+        passphrase = VaultPassphrase("lantaarn oudegracht fiets molen")
+        create_wallet(db, passphrase, now=now)
+        wallet = unlock_wallet(db, passphrase, floor=KdfFloor.production())
+        anna_public = new_holder_key(wallet, Alg.ES256, now=now)
         story.say(
-            "Anna's wallet makes a key",
-            "Anna's wallet makes a P-256 key on her own device (as EUDI wallets and Yivi do). "
-            "Only the public half leaves the device: the credential will be bound to it. "
-            f"Holder key: {anna_key.public_key.thumbprint_uri()}",
+            "Anna sets up her wallet",
+            "Her wallet is a database on her own device. Everything in it is encrypted under a "
+            "key that only her passphrase unlocks (Argon2id, then XChaCha20-Poly1305 per "
+            "record). Her wallet makes a P-256 key (as EUDI wallets and Yivi do); only the "
+            f"public half leaves the device. Holder key: {anna_public.thumbprint_uri()}",
+        )
+
+        keys_by_issuer = _issuer_keys_over_http(story, transport)
+        add_issuer(
+            wallet,
+            source.issuer_id,
+            {"keys": [k.to_jwk() for k in keys_by_issuer[source.issuer_id].values()]},
+            now=now,
         )
 
         claims = with_derived_claims(source.ctype.vct, source.sample, dt.date.today())
         with store.transaction() as state:
             issued = Issuer(state, brp_key, CREDENTIAL_TYPES).issue(
-                vct=source.ctype.vct, claims=claims, holder=anna_key.public_key, now=now
+                vct=source.ctype.vct, claims=claims, holder=anna_public, now=now
             )
         header, payload, disclosures = decode_credential(issued.token)
         story.say(
@@ -132,29 +182,90 @@ def run_demo(*, plain: bool = False) -> None:
             ],
         )
 
-        verifier_id = "https://ouderenpas.utrecht.example"
-        nonce = "n-" + str(now)
-        presentation = sdjwt.present(
-            issued.token,
-            disclose=["age_over_65", ("address", "locality")],
-            holder_key=anna_key,
-            audience=verifier_id,
-            nonce=nonce,
-            now=now,
+        received = receive(wallet, issued.token, now=now, fetcher=_AsgiFetcher(transport))
+        on_disk = b"".join(
+            path.read_bytes() for path in (home / "anna").glob("wallet.sqlite3*") if path.is_file()
         )
         story.say(
-            "Anna shows only what is needed",
-            f"The senior-pass desk ({verifier_id}) needs to know that Anna is over 65 and "
-            "lives in Utrecht. Anna's wallet keeps everything else back and signs a key "
-            "binding JWT for this desk and this nonce, so the presentation cannot be replayed "
-            f"elsewhere. {len(presentation)} characters.",
+            "Anna's wallet checks and keeps the credential",
+            "Checked before storing: the BRP is trusted, the credential is bound to one of "
+            "her keys, it has not expired, its status list says it is valid. "
+            f"Stored encrypted as record {received.id}. Is 'Oudegracht' readable in the "
+            f"wallet's database file? {'YES (wrong!)' if b'Oudegracht' in on_disk else 'No.'}",
         )
 
-        keys_by_issuer = _issuer_keys_over_http(story, brp_key, store)
+        registrar_key = SigningKey.generate(Alg.EDDSA)
+        desk_key = SigningKey.generate(Alg.EDDSA)
+        desk = RegisteredVerifier(
+            id=PARKING_DESK,
+            name="Gemeente Utrecht — Parkeervergunningen",
+            signing_keys=(desk_key.public_key,),
+            attributes=frozenset({"address"}),
+            purposes=frozenset({vocab.DPV + "ServiceProvision"}),
+        )
+        registry = Registry.new(REGISTRAR, now=now).with_verifier(desk, now=now)
+        add_registry(
+            wallet,
+            registry.sign(registrar_key),
+            now=now,
+            registrar_jwk=registrar_key.public_key.to_jwk(),
+        )
+        story.say(
+            "The scheme's registrar lists the parking desk",
+            f"The registrar ({REGISTRAR}) signs a list of registered services. The parking "
+            "permit desk is registered for one attribute, the address, for one purpose, "
+            "providing the service. Anna's wallet trusts this list.",
+        )
+
+        terms = GrantTerms(
+            verifier_id=PARKING_DESK,
+            attributes=("address",),
+            purpose=vocab.DPV + "ServiceProvision",
+            valid_for=30 * 86400,
+            legal_basis=vocab.GDPR + "A6-1-e",
+        )
+        loaded = load_registry(wallet, now=now)
+        granted = grant(wallet, terms, registry=loaded, now=now, host_url=DEFAULT_HOST_URL)
+        story.say(
+            "Anna gives the parking desk her consent",
+            "For 30 days the desk may read her address, and nothing else. The consent is a "
+            "token signed by a key Anna's wallet uses for this desk only, so two services "
+            "cannot link her by it. The legal basis says this is a public task "
+            f"(GDPR Art. 6(1)(e)). Consent id: {granted.id}",
+        )
+        story.show("Consent token (signed claims)", granted.claims.to_json())
+        try:
+            grant(
+                wallet,
+                GrantTerms(
+                    verifier_id=PARKING_DESK,
+                    attributes=("address", "birthdate"),
+                    purpose=vocab.DPV + "ServiceProvision",
+                    valid_for=30 * 86400,
+                ),
+                registry=loaded,
+                now=now,
+                host_url=DEFAULT_HOST_URL,
+            )
+        except RegieError as exc:
+            asked_more = f"Refused before anything was stored: {exc}"
+        else:  # pragma: no cover - the demo would be wrong
+            raise SystemExit("a grant beyond the registration was accepted")
+        story.say("The desk asks for more than it may", asked_more)
+
+        presentation = sdjwt.present(
+            issued.token,
+            disclose=["address"],
+            holder_key=wallet_holder_key(wallet, anna_public.thumbprint()),
+            audience=PARKING_DESK,
+            nonce="n-" + str(now),
+            now=now,
+        )
 
         def status(uri: str, idx: int) -> Status:
-            with store.transaction() as state:
-                token = Issuer(state, brp_key, CREDENTIAL_TYPES).status_list_token(now=now)
+            token = _AsgiFetcher(transport).get(
+                uri, accept="application/statuslist+jwt", max_bytes=1 << 20
+            )
             return verify_status_list(
                 token, keys=keys_by_issuer[source.issuer_id], uri=uri, now=now
             ).status(idx)
@@ -163,23 +274,37 @@ def run_demo(*, plain: bool = False) -> None:
             return sdjwt.verify(
                 presentation,
                 issuer_keys=keys_by_issuer,
-                key_binding=sdjwt.KeyBindingRequired(audience=verifier_id, nonce=nonce),
+                key_binding=sdjwt.KeyBindingRequired(audience=PARKING_DESK, nonce="n-" + str(now)),
                 status=status,
                 now=now,
                 accepted_vcts=[source.ctype.vct],
             )
 
         verified = check()
-        story.say(
-            "The desk checks and sees only what Anna chose",
-            "Checked: the BRP's signature (key from its metadata, never from the token), every "
-            "disclosure's digest, Anna's key binding (audience, nonce, sd_hash), the validity "
-            "period and the status list.",
-        )
         envelope = {"iss", "iat", "nbf", "exp", "vct", "cnf", "status"}
+        story.say(
+            "Anna shows her address, and only that",
+            "Her wallet keeps every other claim back and signs a key binding JWT for this desk "
+            "and this nonce, so the presentation cannot be replayed elsewhere. The desk checks "
+            "the BRP's signature (key from its metadata, never from the token), every "
+            "disclosure's digest, the key binding, the validity period and the status list.",
+        )
         story.show(
             "What the desk sees of Anna",
             {k: v for k, v in verified.claims.items() if k not in envelope},
+        )
+
+        withdrawn = revoke(wallet, granted.id, now=now)
+        story.say(
+            "Anna withdraws her consent",
+            "Withdrawing is one step, as easy as giving. The consent's bit in the wallet "
+            f"host's status list is set at once. State now: {withdrawn.state.value}; status "
+            f"bit: {status_of(wallet, withdrawn)} (1 = no longer valid).",
+        )
+        story.table(
+            "Consent history",
+            ["when", "event"],
+            [[_when(e.at), e.name] for e in history(wallet, granted.id, now=now)],
         )
 
         with store.transaction() as state:
@@ -195,21 +320,13 @@ def run_demo(*, plain: bool = False) -> None:
             "The BRP sets the credential's bit in its status list. The same presentation is "
             f"checked again. {outcome}",
         )
+        db.dispose()
     console.print("\nThe demo kept nothing: its files were in a temporary folder.", markup=False)
 
 
-def _issuer_keys_over_http(
-    story: _Story, brp_key: SigningKey, store: StateFile
-) -> dict[str, dict[str, PublicKey]]:
-    """Fetch the issuer's keys from its real ASGI app, as a verifier would over HTTP."""
+def _issuer_transport(brp_key: SigningKey, store: StateFile) -> httpx.ASGITransport:
+    """The BRP's real HTTP service, reached in-process."""
     source = SOURCES["brp"]
-    try:
-        import httpx
-
-        from issuer.app import create_app
-        from issuer.settings import IssuerSettings
-    except ImportError:  # pragma: no cover - the service ships with the package
-        return {source.issuer_id: {brp_key.kid: brp_key.public_key}}
     key_file = store.path.parent / "brp-key.jwk"
     write_private_file(key_file, brp_key.export_private_jwk(protection=Unprotected()))
     settings = IssuerSettings(
@@ -219,24 +336,32 @@ def _issuer_keys_over_http(
         admin_token="demo-" + "x" * 40,
         dev=True,
     )
-    transport = httpx.ASGITransport(app=create_app(settings))
+    return httpx.ASGITransport(app=create_app(settings))
 
-    async def fetch() -> dict[str, Any]:
-        async with httpx.AsyncClient(transport=transport, base_url=source.issuer_id) as client:
-            answer = await client.get("/.well-known/jwt-vc-issuer")
-            answer.raise_for_status()
-            data: dict[str, Any] = answer.json()
-            return data
 
-    metadata = asyncio.run(fetch())
+def _issuer_keys_over_http(
+    story: _Story, transport: httpx.ASGITransport
+) -> dict[str, dict[str, PublicKey]]:
+    """Fetch the issuer's keys from its HTTP service, as a wallet or a verifier would."""
+    source = SOURCES["brp"]
+    body = _AsgiFetcher(transport).get(
+        source.issuer_id + "/.well-known/jwt-vc-issuer",
+        accept="application/json",
+        max_bytes=1 << 16,
+    )
+    metadata = json.loads(body)
     keys = {k["kid"]: public_key_from_jwk(k) for k in metadata["jwks"]["keys"]}
     story.say(
-        "The desk fetches the BRP's published keys",
+        "Anna's wallet fetches the BRP's published keys",
         f"GET {source.issuer_id}/.well-known/jwt-vc-issuer answered with {len(keys)} key(s). "
-        "The desk trusts this issuer for this credential type; the token itself never "
-        "chooses the key.",
+        "Anna's wallet and every service that checks her data trust this issuer for this "
+        "credential type; a token itself never chooses the key.",
     )
     return {metadata["issuer"]: keys}
+
+
+def _when(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 __all__ = ["decode_credential", "run_demo"]

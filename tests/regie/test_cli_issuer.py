@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -145,16 +143,3 @@ def test_revoke_suspend_and_reinstate_by_credential(files: dict[str, Path], tmp_
               "--home", str(files["home"])],
     )  # fmt: skip
     assert never.exit_code == 1 and "status_index_out_of_range" in never.stderr
-
-
-def test_regie_demo_runs_end_to_end_in_plain_mode() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "regie", "demo", "--plain"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Refused, as it should be: revoked" in result.stdout
-    assert "\x1b[" not in result.stdout  # no colour codes in plain mode
