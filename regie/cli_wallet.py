@@ -22,10 +22,12 @@ from regie_protocol.keys import Alg, parse_jwk_text
 from wallet import credentials, trust
 from wallet.config import config_from_env
 from wallet.core import create_wallet, wallet_ids
+from wallet.export import MAX_EXPORT_BYTES, export_wallet
 from wallet.fetch import ALLOW_LOCAL_ENV, Fetcher, SafeFetcher
 from wallet.holder_keys import new_holder_key
 from wallet.registry_store import add_registry
-from wallet.vault import check_passphrase
+from wallet.restore import import_wallet
+from wallet.vault import VaultPassphrase, check_passphrase
 
 from .console import handle_errors, out, print_json, read_text_arg
 from .wallet_session import opened_wallet, read_passphrase
@@ -283,4 +285,64 @@ def prune(home: HomeOpt = None) -> None:
         )
 
 
-__all__ = ["app", "make_fetcher"]
+def read_export_passphrase(*, confirm: bool) -> VaultPassphrase:
+    """The export file's passphrase: ``REGIE_EXPORT_PASSPHRASE`` or a hidden prompt."""
+    env = os.environ.get("REGIE_EXPORT_PASSPHRASE")
+    if env:
+        return VaultPassphrase(env)
+    text: str = typer.prompt("Export passphrase", hide_input=True, confirmation_prompt=confirm)
+    return VaultPassphrase(text)
+
+
+@app.command("export")
+@handle_errors
+def export_command(
+    file: Annotated[Path, typer.Argument(help="The file to write (it must not exist yet).")],
+    home: HomeOpt = None,
+) -> None:
+    """Write the whole wallet to one encrypted file (JWE, PBES2) under an export passphrase."""
+    from issuer.state import write_private_file
+
+    if file.exists() or file.is_symlink():
+        raise Misuse(f"{file} already exists; choose another file name")
+    with opened_wallet(home) as (_, wallet):
+        passphrase = read_export_passphrase(confirm=True)
+        check_passphrase(passphrase)
+        text = export_wallet(wallet, passphrase, now=_now())
+    write_private_file(file, text + "\n")
+    out.print(
+        f"Exported wallet {wallet.owner} to {file} (keep the export passphrase safe).",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command("import")
+@handle_errors
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A file written by 'regie wallet export'.")],
+    json_out: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Restore an export into this wallet (new and empty, or the one that made it)."""
+    if not file.is_file():
+        raise Misuse(f"export file {file} does not exist or is not a file")
+    with file.open("rb") as handle:
+        data = handle.read(MAX_EXPORT_BYTES + 1)
+    with opened_wallet(home) as (_, wallet):
+        passphrase = read_export_passphrase(confirm=False)
+        summary = import_wallet(wallet, data, passphrase, now=_now())
+    if json_out:
+        print_json(summary.to_json())
+        return
+    out.print(
+        f"Imported from wallet {summary.source_wallet}: {summary.records_added} record(s) "
+        f"added ({summary.records_present} already here), {summary.consents_added} consent(s) "
+        f"added, {summary.consents_ended} ended as in the export, {summary.events_added} "
+        f"event(s), {summary.issuers_added} issuer(s), registry {summary.registry}.",
+        markup=False,
+        highlight=False,
+    )
+
+
+__all__ = ["app", "make_fetcher", "read_export_passphrase"]

@@ -1,0 +1,34 @@
+"""Export tests run on SQLite and PostgreSQL: the storage tests' ``target`` fixture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.wallet.storage.conftest import Target, target
+from wallet.storage import Database
+
+from .helpers import sibling
+
+__all__ = ["Target", "target"]
+
+
+@pytest.fixture
+def db(target: Target) -> Iterator[Database]:
+    database = target.open()
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def other_db(target: Target) -> Iterator[Database]:
+    """An empty database on the same backend: the other machine."""
+    with sibling(target) as other:
+        database = other.open()
+        try:
+            yield database
+        finally:
+            database.dispose()
