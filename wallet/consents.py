@@ -14,7 +14,9 @@ verifier (created on the first grant to it), so two verifiers cannot link the
 citizen by the consent key (T23). ``cnf.jkt`` is the verifier's first registered
 signing key, so only it can use the token.
 
-One transaction writes the status allocation (a fresh random index, see
+One transaction reads the held credentials (opened once per unlocked wallet
+while their sealed rows stay unchanged), opens or creates the pairwise key and
+writes the status allocation (a fresh random index, see
 :mod:`wallet.consent_status`), the consent row and its ``consent.granted``
 event; one transaction writes a revocation: state ``withdrawn`` (DPV: ended by
 the citizen), ``ended_at``, the status bit INVALID and the
@@ -60,7 +62,7 @@ from .consent_terms import (
     split_attributes,
 )
 from .core import StoredRecord, UnlockedWallet
-from .storage import Consent, ConsentEvent, ConsentEventName, ConsentState, Record
+from .storage import Consent, ConsentEvent, ConsentEventName, ConsentState
 from .storage.models import metadata
 
 PAIRWISE_KIND = "pairwise_key"
@@ -69,10 +71,17 @@ _CONSENTS = metadata.tables["consent"]
 _EVENTS = metadata.tables["consent_event"]
 _INSERT_CONSENT = _CONSENTS.insert()
 _INSERT_EVENT = _EVENTS.insert()
+_INSERT_RECORD = metadata.tables["record"].insert()
 #: pairwise keys already opened, per unlocked wallet (a pairwise key is never replaced)
 _PAIRWISE: weakref.WeakKeyDictionary[UnlockedWallet, dict[str, SigningKey]] = (
     weakref.WeakKeyDictionary()
 )
+#: credential payloads already opened, per unlocked wallet: record id -> (schema version,
+#: sealed bytes, payload); reused only while the row is byte-for-byte the same
+_HELD: weakref.WeakKeyDictionary[
+    UnlockedWallet, dict[str, tuple[int, bytes, Mapping[str, Any]]]
+] = weakref.WeakKeyDictionary()
+_HELD_MEMBERS = ("vct", "expires_at", "claims")
 CREDENTIAL_KIND = "credential"
 
 
@@ -168,10 +177,15 @@ def grant_request_json(terms: GrantTerms) -> bytes:
     )
 
 
-def check_terms(
-    wallet: UnlockedWallet, terms: GrantTerms, *, registry: Registry, now: int
-) -> tuple[ct.AuthorizationDetail, ...]:
-    """Every check a grant needs, without writing: the authorization details it would sign."""
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What the checks that need no database give a grant."""
+
+    retention: ct.Duration
+    text: ct.LocalizedText
+
+
+def _check_request(terms: GrantTerms, registry: Registry) -> _Checked:
     split_attributes(terms.attributes)
     purpose = purpose_iri(terms.purpose)
     legal_basis = legal_basis_iri(terms.legal_basis)
@@ -185,25 +199,62 @@ def check_terms(
     registry.check_request(
         terms.verifier_id, terms.attributes, terms.purpose, legal_basis=terms.legal_basis
     )
-    held = [record.payload for record in wallet.find(CREDENTIAL_KIND)]
+    return _Checked(retention, terms.purpose_text or purpose_text(terms.purpose))
+
+
+def _details(
+    terms: GrantTerms, checked: _Checked, held: Sequence[Mapping[str, Any]], *, now: int
+) -> tuple[ct.AuthorizationDetail, ...]:
     by_type = locate_attributes(terms.attributes, held, now=now)
-    text = terms.purpose_text or purpose_text(terms.purpose)
-    actions = ("present",) if retention.is_zero else ("present", "store")
+    actions = ("present",) if checked.retention.is_zero else ("present", "store")
     return tuple(
         ct.AuthorizationDetail(
             credential_types=(vct,),
             claims=names,
             actions=actions,
             purpose=terms.purpose,
-            purpose_text=text,
+            purpose_text=checked.text,
             legal_basis=terms.legal_basis,
             processing_activity=terms.verifier_id,
-            retention=retention.text,
+            retention=checked.retention.text,
             recipients=(),
             max_uses=terms.max_uses,
         )
         for vct, names in by_type.items()
     )
+
+
+def check_terms(
+    wallet: UnlockedWallet, terms: GrantTerms, *, registry: Registry, now: int
+) -> tuple[ct.AuthorizationDetail, ...]:
+    """Every check a grant needs, without writing: the authorization details it would sign."""
+    checked = _check_request(terms, registry)
+    held = [record.payload for record in wallet.find(CREDENTIAL_KIND)]
+    return _details(terms, checked, held, now=now)
+
+
+def _held_in(conn: Connection, wallet: UnlockedWallet) -> list[Mapping[str, Any]]:
+    """The credential payloads, read in ``conn``; rows sealed as last time are not reopened.
+
+    Opening is a pure function of the master key and the row's id, schema
+    version and sealed bytes, so a row equal in all three to one opened before
+    gives the same payload (or the same refusal, which is never kept). Only the
+    members :func:`~wallet.consent_terms.locate_attributes` reads are kept.
+    """
+    before = _HELD.get(wallet, {})
+    now_held: dict[str, tuple[int, bytes, Mapping[str, Any]]] = {}
+    for row in wallet.rows_in(conn, CREDENTIAL_KIND):
+        record_id = str(row["id"])
+        version, sealed = int(row["schema_version"]), bytes(row["sealed"])
+        seen = before.get(record_id)
+        if seen is not None and seen[0] == version and seen[1] == sealed:
+            now_held[record_id] = seen
+        else:
+            payload = wallet.open_row(row).payload
+            kept = {name: payload.get(name) for name in _HELD_MEMBERS}
+            now_held[record_id] = (version, sealed, kept)
+    _HELD[wallet] = now_held
+    return [payload for _, _, payload in now_held.values()]
 
 
 # --- keys ---------------------------------------------------------------------
@@ -214,6 +265,29 @@ def _signing_key(record: StoredRecord) -> SigningKey:
     if not isinstance(jwk, dict):
         raise Misuse(f"record {record.id} holds no private JWK")
     return SigningKey.from_private_jwk(jwk)
+
+
+def _pairwise_in(
+    conn: Connection, wallet: UnlockedWallet, verifier_id: str, *, now: int, alg: Alg
+) -> SigningKey:
+    """The stored pairwise key for ``verifier_id``, or a new one inserted in ``conn``.
+
+    Looked up inside the write transaction, so a concurrent first grant to the
+    same verifier either is seen here or makes one of the two transactions
+    wait (SQLite) or re-run (PostgreSQL): one key per verifier.
+    """
+    found = wallet.rows_in(conn, PAIRWISE_KIND, ref=verifier_id)
+    if found:
+        return _signing_key(wallet.open_row(found[0]))
+    key = SigningKey.generate(alg)
+    payload = {
+        "jwk": json.loads(key.export_private_jwk(protection=Unprotected())),
+        "alg": key.alg.value,
+        "verifier": verifier_id,
+    }
+    _, values = wallet.insert_values(PAIRWISE_KIND, payload, now=now, ref=verifier_id)
+    conn.execute(_INSERT_RECORD, values)
+    return key
 
 
 def pairwise_key(wallet: UnlockedWallet, verifier_id: str, *, now: int, alg: Alg) -> SigningKey:
@@ -227,31 +301,10 @@ def pairwise_key(wallet: UnlockedWallet, verifier_id: str, *, now: int, alg: Alg
         return opened[verifier_id]
     found = wallet.find(PAIRWISE_KIND, ref=verifier_id)
     if found:
-        opened[verifier_id] = _signing_key(found[0])
-        return opened[verifier_id]
-    key = SigningKey.generate(alg)
-    payload = {
-        "jwk": json.loads(key.export_private_jwk(protection=Unprotected())),
-        "alg": key.alg.value,
-        "verifier": verifier_id,
-    }
-    _, values = wallet.insert_values(PAIRWISE_KIND, payload, now=now, ref=verifier_id)
-
-    def work(conn: Connection) -> None:
-        # look again inside the write transaction: a concurrent first grant may have won
-        taken = conn.execute(
-            select(col(Record.id)).where(
-                col(Record.owner) == wallet.owner,
-                col(Record.kind) == PAIRWISE_KIND,
-                col(Record.ref) == verifier_id,
-            )
-        ).first()
-        if taken is None:
-            conn.execute(insert(Record).values(**values))
-
-    wallet.db.run(work)
-    opened[verifier_id] = _signing_key(wallet.find(PAIRWISE_KIND, ref=verifier_id)[0])
-    return opened[verifier_id]
+        key = _signing_key(found[0])
+    else:  # look again inside the write transaction: a concurrent first grant may have won
+        key = wallet.db.run(lambda conn: _pairwise_in(conn, wallet, verifier_id, now=now, alg=alg))
+    return opened.setdefault(verifier_id, key)  # only once committed
 
 
 def pairwise_public_key(wallet: UnlockedWallet, verifier_id: str, iss: str) -> PublicKey:
@@ -288,10 +341,14 @@ def grant(
     alg: Alg = Alg.EDDSA,
     randbelow: consent_status.RandBelow = secrets.randbelow,
 ) -> GrantedConsent:
-    """Check, sign and store a consent; the allocation, consent and event commit together."""
-    details = check_terms(wallet, terms, registry=registry, now=now)
+    """Check, sign and store a consent; the allocation, consent and event commit together.
+
+    One transaction: the held credentials are read, the pairwise key opened (or
+    created, on the first grant to this verifier) and the consent written in it.
+    """
+    checked = _check_request(terms, registry)
     verifier = registry.verifiers[terms.verifier_id]
-    key = pairwise_key(wallet, terms.verifier_id, now=now, alg=alg)
+    opened = _PAIRWISE.setdefault(wallet, {})
     consent_id = ct.new_consent_id()
     request = ct.RequestRef(
         id=f"cli-{consent_id}",
@@ -300,7 +357,11 @@ def grant(
     notice = ct.NoticeRef(uri=CLI_NOTICE_URI, sha256=CLI_NOTICE_SHA256, lang="nl")
     exp = now + terms.valid_for
 
-    def work(conn: Connection) -> GrantedConsent:
+    def work(conn: Connection) -> tuple[GrantedConsent, SigningKey]:
+        details = _details(terms, checked, _held_in(conn, wallet), now=now)
+        key = opened.get(terms.verifier_id)
+        if key is None:
+            key = _pairwise_in(conn, wallet, terms.verifier_id, now=now, alg=alg)
         list_id, idx = consent_status.allocate(conn, now=now, randbelow=randbelow)
         claims = ct.ConsentClaims(
             jti=consent_id,
@@ -344,9 +405,11 @@ def grant(
                 by="citizen",
             ),
         )
-        return GrantedConsent(consent_id, token, claims, list_id, idx)
+        return GrantedConsent(consent_id, token, claims, list_id, idx), key
 
-    return wallet.db.run(work)
+    granted, key = wallet.db.run(work)
+    opened.setdefault(terms.verifier_id, key)  # only once committed
+    return granted
 
 
 def _row(conn: Connection, wallet: UnlockedWallet, consent_id: str) -> RowMapping:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 from sqlmodel import col
 
 from regie_protocol._encoding import loads_strict
@@ -44,6 +44,23 @@ RECORD_TABLE = "record"
 SCHEMA_VERSION = 1
 #: JSON inside a record nests no deeper than this
 _MAX_RECORD_DEPTH = 32
+
+#: Core statements built once (the hot paths bind parameters, compiling nothing new)
+_RECORDS = Record.__table__  # type: ignore[attr-defined]
+_SELECT_KIND = (
+    select(
+        _RECORDS.c.id,
+        _RECORDS.c.kind,
+        _RECORDS.c.ref,
+        _RECORDS.c.schema_version,
+        _RECORDS.c.sealed,
+        _RECORDS.c.created_at,
+        _RECORDS.c.updated_at,
+    )
+    .where(_RECORDS.c.owner == bindparam("owner"), _RECORDS.c.kind == bindparam("kind"))
+    .order_by(_RECORDS.c.created_at, _RECORDS.c.id)
+)
+_SELECT_KIND_REF = _SELECT_KIND.where(_RECORDS.c.ref == bindparam("ref"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +151,8 @@ class UnlockedWallet:
         )
         return sealed.to_bytes()
 
-    def _open(self, row: RowMapping) -> StoredRecord:
+    def open_row(self, row: RowMapping) -> StoredRecord:
+        """Open one ``record`` row (all its columns, as read by :meth:`find_in`)."""
         from .vault import SealedRecord
 
         sealed = SealedRecord.from_bytes(bytes(row["sealed"]))
@@ -206,15 +224,26 @@ class UnlockedWallet:
         )
         if not rows:
             raise Misuse(f"there is no record {record_id} in this wallet")
-        return self._open(rows[0])
+        return self.open_row(rows[0])
 
     def find(self, kind: str, *, ref: str | None = None) -> list[StoredRecord]:
         """Every record of ``kind`` (and ``ref``, when given), oldest first."""
-        query = select(Record).where(col(Record.owner) == self.owner, col(Record.kind) == kind)
-        if ref is not None:
-            query = query.where(col(Record.ref) == ref)
-        rows = self.db.fetch_all(query.order_by(col(Record.created_at), col(Record.id)))
-        return [self._open(row) for row in rows]
+        rows = self.db.run(lambda conn: self.rows_in(conn, kind, ref=ref), write=False)
+        return [self.open_row(row) for row in rows]
+
+    def rows_in(
+        self, conn: Connection, kind: str, *, ref: str | None = None
+    ) -> Sequence[RowMapping]:
+        """The still sealed rows :meth:`find` opens, read in the caller's transaction."""
+        if ref is None:
+            params = {"owner": self.owner, "kind": kind}
+            return conn.execute(_SELECT_KIND, params).mappings().all()
+        params = {"owner": self.owner, "kind": kind, "ref": ref}
+        return conn.execute(_SELECT_KIND_REF, params).mappings().all()
+
+    def find_in(self, conn: Connection, kind: str, *, ref: str | None = None) -> list[StoredRecord]:
+        """:meth:`find` inside the caller's transaction (a Core ``Connection``)."""
+        return [self.open_row(row) for row in self.rows_in(conn, kind, ref=ref)]
 
     def delete(self, record_ids: Sequence[str]) -> int:
         """Delete records (their keys go with them: crypto-shredding), then checkpoint."""
