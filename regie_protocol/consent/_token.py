@@ -87,8 +87,15 @@ class VerifiedConsent:
 
 
 def new_consent_id() -> str:
-    """A fresh random consent id (``jti``): 128 bits, base64url."""
-    return b64url_encode(random_bytes(16))
+    """A fresh random consent id (``jti``): 128 bits, base64url, starting with a letter or digit.
+
+    An id that started with ``-`` would read as an option when a citizen types
+    ``regie consent revoke ID``, so such draws are discarded (a 1-in-32 chance each).
+    """
+    while True:
+        candidate = b64url_encode(random_bytes(16))
+        if candidate[0] not in "-_":
+            return candidate
 
 
 def consent_request_hash(request_jwt: str) -> str:

@@ -182,3 +182,11 @@ def test_detail_durations_are_exposed() -> None:
     assert frequency is not None
     assert frequency.days == 1
     assert good_claims(WORLD).authorization_details[1].frequency_duration is None
+
+
+def test_consent_ids_never_start_like_an_option() -> None:
+    from regie_protocol.consent import new_consent_id
+
+    ids = [new_consent_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(i[0] not in "-_" and len(i) == 22 for i in ids)
