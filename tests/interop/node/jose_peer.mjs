@@ -9,6 +9,7 @@
 //
 // Every request is answered, in order; a failure is a result, never an exit code.
 import * as jose from 'jose';
+import { serve } from './peer_io.mjs';
 
 async function verify(req) {
   const key = await jose.importJWK(req.jwk, req.importAlg ?? req.jwk.alg);
@@ -30,19 +31,4 @@ async function sign(req) {
 
 const OPS = { verify, sign };
 
-async function answer(req) {
-  try {
-    const op = OPS[req.op];
-    if (op === undefined) throw new Error(`unknown op ${req.op}`);
-    return { ok: true, ...(await op(req)) };
-  } catch (error) {
-    return { ok: false, code: error.code ?? error.name, message: String(error.message) };
-  }
-}
-
-let input = '';
-for await (const chunk of process.stdin) input += chunk;
-const { requests } = JSON.parse(input);
-const results = [];
-for (const req of requests) results.push(await answer(req));
-process.stdout.write(JSON.stringify({ results }));
+await serve(OPS);

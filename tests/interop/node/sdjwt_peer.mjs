@@ -22,6 +22,7 @@ import * as crypto from 'node:crypto';
 import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import * as jose from 'jose';
+import { serve } from './peer_io.mjs';
 
 const ALGS_FOR = { 'EC/P-256': ['ES256'], 'OKP/Ed25519': ['EdDSA', 'Ed25519'] };
 
@@ -124,19 +125,4 @@ async function issue(req) {
 
 const OPS = { verify, issue };
 
-async function answer(req) {
-  try {
-    const op = OPS[req.op];
-    if (op === undefined) throw new Error(`unknown op ${req.op}`);
-    return { ok: true, ...(await op(req)) };
-  } catch (error) {
-    return { ok: false, code: error.code ?? error.name, message: String(error.message) };
-  }
-}
-
-let input = '';
-for await (const chunk of process.stdin) input += chunk;
-const { requests } = JSON.parse(input);
-const results = [];
-for (const req of requests) results.push(await answer(req));
-process.stdout.write(JSON.stringify({ results }));
+await serve(OPS);
