@@ -208,6 +208,11 @@ class Consent(StorageModel, table=True):
     expires_at: int = Field(sa_type=BigInteger)
     ended_at: int | None = Field(default=None, sa_type=BigInteger)
     uses: int = 0
+    #: the pairwise public key (JWK JSON) that signed ``token``: the host checks
+    #: a presented token's signature without the citizen's passphrase
+    holder_jwk: str | None = Field(default=None, sa_type=Text)
+    #: when the host last released data under this consent (``frequency``)
+    last_used_at: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class ConsentEvent(StorageModel, table=True):
@@ -227,6 +232,105 @@ class ConsentEvent(StorageModel, table=True):
     name: str = Field(max_length=32)
     at: int = Field(sa_type=BigInteger)
     detail: str = Field(default="{}", sa_type=Text)
+
+
+class RequestState(StrEnum):
+    """Where a verifier's consent request stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    EXPIRED = "expired"
+
+
+class ConsentRequest(StorageModel, table=True):
+    """A verifier's signed consent request, waiting for (or answered by) the citizen.
+
+    ``id`` is the host's own random id (what the citizen types and the verifier
+    polls); ``request_jti`` the verifier's, unique per verifier so one verifier
+    cannot squat another's ids.
+    """
+
+    __tablename__ = "consent_request"
+    __table_args__ = (
+        ForeignKeyConstraint(["owner"], ["wallet.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["consent_id"], ["consent.id"]),
+        UniqueConstraint("verifier_id", "request_jti"),
+        Index(None, "owner", "state"),
+        CheckConstraint(_in("state", RequestState), name="state"),
+    )
+
+    id: str = Field(primary_key=True, max_length=128)
+    owner: str = Field(max_length=64)
+    verifier_id: str = Field(max_length=512)
+    request_jti: str = Field(max_length=128)
+    token: str = Field(sa_type=Text)
+    state: str = Field(max_length=16)
+    received_at: int = Field(sa_type=BigInteger)
+    expires_at: int = Field(sa_type=BigInteger)
+    answered_at: int | None = Field(default=None, sa_type=BigInteger)
+    consent_id: str | None = Field(default=None, max_length=128)
+
+
+class Release(StorageModel, table=True):
+    """What the host hands a verifier under a consent: a JWE only the verifier can open.
+
+    ``attributes`` (JSON list) are the released claim *names*; the values are
+    inside ``jwe``, encrypted to the verifier's registered X25519 key.
+    """
+
+    __tablename__ = "release"
+    __table_args__ = (
+        ForeignKeyConstraint(["consent_id"], ["consent.id"]),
+        ForeignKeyConstraint(["owner"], ["wallet.id"]),
+    )
+
+    consent_id: str = Field(primary_key=True, max_length=128)
+    owner: str = Field(max_length=64)
+    jwe: str = Field(sa_type=Text)
+    attributes: str = Field(sa_type=Text)
+    recipient_kid: str = Field(max_length=128)
+    sealed_at: int = Field(sa_type=BigInteger)
+
+
+class DpopProof(StorageModel, table=True):
+    """A DPoP proof ``jti`` seen, kept until its window closes: a second use is a replay."""
+
+    __tablename__ = "dpop_proof"
+    __table_args__ = (Index(None, "expires_at"),)
+
+    jkt: str = Field(primary_key=True, max_length=64)
+    jti: str = Field(primary_key=True, max_length=128)
+    expires_at: int = Field(sa_type=BigInteger)
+
+
+class IdempotencyEntry(StorageModel, table=True):
+    """The answer to a state-changing call, kept so a retry with the same key gets it again."""
+
+    __tablename__ = "idempotency_entry"
+    __table_args__ = (Index(None, "created_at"),)
+
+    scope: str = Field(primary_key=True, max_length=256)
+    key: str = Field(primary_key=True, max_length=128)
+    request_sha256: str = Field(max_length=64)
+    status: int
+    body: str = Field(sa_type=Text)
+    created_at: int = Field(sa_type=BigInteger)
+
+
+class ReadRefusal(StorageModel, table=True):
+    """A refused call at the host, with the detail the refusal answer leaves out."""
+
+    __tablename__ = "read_refusal"
+    __table_args__ = (Index(None, "consent_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_EVENT_ID)
+    at: int = Field(sa_type=BigInteger)
+    route: str = Field(max_length=64)
+    consent_id: str | None = Field(default=None, max_length=128)
+    jkt: str | None = Field(default=None, max_length=64)
+    code: str = Field(max_length=64)
+    detail: str = Field(sa_type=Text)
 
 
 # --- what may be shown outside storage (no secrets, no sealed bytes) ---
@@ -264,6 +368,12 @@ __all__ = [
     "NAMING_CONVENTION",
     "Consent",
     "ConsentEvent",
+    "ConsentRequest",
+    "DpopProof",
+    "IdempotencyEntry",
+    "ReadRefusal",
+    "Release",
+    "RequestState",
     "ConsentEventName",
     "ConsentInfo",
     "ConsentState",

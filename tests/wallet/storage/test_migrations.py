@@ -23,6 +23,11 @@ TABLES = {
     "consent_event",
     "status_list",
     "status_allocation",
+    "consent_request",
+    "release",
+    "dpop_proof",
+    "idempotency_entry",
+    "read_refusal",
 }
 
 
@@ -34,7 +39,7 @@ def test_fresh_database_is_created_at_head(target: Target) -> None:
         empty.dispose()
     db = target.open()
     try:
-        assert current_revision(db.engine) == head_revision() == "0001"
+        assert current_revision(db.engine) == head_revision() == "0002"
         assert set(inspect(db.engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         db.dispose()
