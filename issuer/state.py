@@ -16,13 +16,13 @@ import contextlib
 import fcntl
 import json
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regie_protocol.errors import Code, KeyRefused, MalformedInput, Misuse, Unavailable
+from regie_protocol.errors import MalformedInput, Misuse, Unavailable
+from regie_protocol.private_files import check_private_file, write_private_file
 
 STATE_VERSION = 1
 
@@ -72,39 +72,6 @@ class IssuerState:
             allocated=data.get("allocated"),
             offers=dict(data.get("offers", {})),
         )
-
-
-def check_private_file(path: Path) -> None:
-    """Refuse a file holding private keys that others can read or write."""
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyRefused(
-            f"{path} is readable or writable by others (mode {stat.S_IMODE(mode):o}); "
-            f"run: chmod 600 {path}",
-            code=Code.KEY_FILE_EXPOSED,
-        )
-
-
-def write_private_file(path: Path, text: str) -> None:
-    """Write ``text`` atomically to ``path`` with mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 class StateFile:

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 import typer
 
-from issuer.state import check_private_file, write_private_file
 from regie_protocol import vocab
 from regie_protocol.errors import Misuse
 from regie_protocol.keys import (
@@ -29,6 +28,7 @@ from regie_protocol.keys import (
     parse_jwk_text,
     public_key_from_jwk,
 )
+from regie_protocol.private_files import check_private_file, write_private_file
 from regie_protocol.registry import (
     DEFAULT_LIFETIME,
     RegisteredVerifier,

@@ -301,7 +301,7 @@ def export_command(
     home: HomeOpt = None,
 ) -> None:
     """Write the whole wallet to one encrypted file (JWE, PBES2) under an export passphrase."""
-    from issuer.state import write_private_file
+    from regie_protocol.private_files import write_private_file
 
     if file.exists() or file.is_symlink():
         raise Misuse(f"{file} already exists; choose another file name")

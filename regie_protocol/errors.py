@@ -87,6 +87,18 @@ class Code(StrEnum):
     CONSENT_ENDED = "consent_ended"
     # wallet: fetching from URLs others give
     URL_REFUSED = "url_refused"
+    # wallet host and verifier: consent-gated reads (DPoP, RFC 9449; releases as JWE)
+    DPOP_MISSING = "dpop_missing"
+    DPOP_INVALID = "dpop_invalid"
+    DPOP_REPLAYED = "dpop_replayed"
+    DPOP_KEY_MISMATCH = "dpop_key_mismatch"
+    USES_EXHAUSTED = "uses_exhausted"
+    TOO_FREQUENT = "too_frequent"
+    NOT_CONSENTED = "not_consented"
+    RELEASE_INVALID = "release_invalid"
+    REQUEST_UNKNOWN = "request_unknown"
+    REQUEST_ANSWERED = "request_answered"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
 
 
 class RegieError(Exception):

@@ -70,6 +70,7 @@ class ProblemCode(StrEnum):
     GRANT_REFUSED = "grant_refused"
     HTTP_ERROR = "http_error"
     INTERNAL_ERROR = "internal_error"
+    RATE_LIMITED = "rate_limited"
 
 
 _DETAIL_BY_CLASS: tuple[tuple[type[RegieError], str], ...] = (

@@ -20,9 +20,9 @@ from issuer.app import create_app
 from issuer.metadata import PRE_AUTHORIZED_GRANT
 from issuer.settings import IssuerSettings
 from issuer.sources import SOURCES
-from issuer.state import write_private_file
 from regie_protocol._encoding import b64url_encode, dumps_compact
 from regie_protocol.keys import SigningKey, Unprotected
+from regie_protocol.private_files import write_private_file
 
 ISSUER_ID = "https://brp.gemeente-utrecht.example"
 ADMIN_TOKEN = "test-admin-token-4f9b2c7e1a8d3f6b0c5e9a2d7f1b4c8e"

@@ -20,10 +20,10 @@ from issuer import (
     with_derived_claims,
 )
 from issuer.sources import BRP_VCT, DIPLOMA_VCT, INCOME_VCT
-from issuer.state import check_private_file
 from regie_protocol import sdjwt
 from regie_protocol.errors import ClaimRefused, Code, KeyRefused, Misuse, StatusRefused
 from regie_protocol.keys import Alg, PublicKey, SigningKey
+from regie_protocol.private_files import check_private_file
 from regie_protocol.statuslist import Status, verify_status_list
 
 BRP = SOURCES["brp"]
