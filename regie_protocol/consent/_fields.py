@@ -146,6 +146,16 @@ class Duration:
             (self.years, self.months, self.weeks, self.days, self.hours, self.minutes, self.seconds)
         )
 
+    @property
+    def approx_seconds(self) -> int:
+        """The length in seconds, counting a year as 365 days and a month as 30 days.
+
+        For limits such as a read ``frequency``, where a calendar-exact length
+        would make the allowed window depend on the date it starts.
+        """
+        days = self.years * 365 + self.months * 30 + self.weeks * 7 + self.days
+        return ((days * 24 + self.hours) * 60 + self.minutes) * 60 + self.seconds
+
     @classmethod
     def parse(cls, value: Any, path: str = "duration") -> Duration:
         match = _DURATION.fullmatch(value) if isinstance(value, str) else None
