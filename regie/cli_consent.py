@@ -2,7 +2,8 @@
 
 Every check of a grant runs before anything is written (see
 :mod:`wallet.consents`); a refusal is one line and exit 1, a wrong argument
-exit 2, and the vault is left as it was.
+exit 2, and the vault is left as it was. Answering verifiers' requests
+(``requests``, ``approve``, ``refuse``) is in :mod:`regie.cli_consent_requests`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from wallet.consent_terms import (
 )
 from wallet.registry_store import load_registry
 
+from .cli_consent_requests import register as register_request_commands
 from .console import handle_errors, out, print_json
 from .wallet_session import opened_wallet
 
@@ -247,5 +249,7 @@ def history(
         table.add_row(_date(event.at), event.name, Text(event.consent_id))
     out.print(table)
 
+
+register_request_commands(app)
 
 __all__ = ["app"]

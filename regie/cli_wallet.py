@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from regie_protocol._encoding import loads_strict
-from regie_protocol.errors import Misuse
+from regie_protocol.errors import Misuse, RegieError
 from regie_protocol.keys import Alg, parse_jwk_text
 from wallet import credentials, trust
 from wallet.config import config_from_env
@@ -26,6 +26,7 @@ from wallet.export import MAX_EXPORT_BYTES, export_wallet
 from wallet.fetch import ALLOW_LOCAL_ENV, Fetcher, SafeFetcher
 from wallet.holder_keys import new_holder_key
 from wallet.registry_store import add_registry
+from wallet.releases import reseal
 from wallet.restore import import_wallet
 from wallet.vault import VaultPassphrase, check_passphrase
 
@@ -183,16 +184,33 @@ def receive(
     file: Annotated[Path, typer.Argument(help="The credential (SD-JWT VC); '-' for stdin.")],
     home: HomeOpt = None,
 ) -> None:
-    """Verify a credential from its issuer and keep it in the vault."""
+    """Verify a credential from its issuer and keep it in the vault.
+
+    Data already sealed for active consents is re-sealed from the new credential.
+    """
     token = read_text_arg(file, what="credential file", max_bytes=256 * 1024)
     with opened_wallet(home) as (_, wallet):
-        got = credentials.receive(wallet, token, now=_now(), fetcher=make_fetcher())
+        now = _now()
+        got = credentials.receive(wallet, token, now=now, fetcher=make_fetcher())
+        resealed: int | str = 0
+        if not got.already_held:
+            try:
+                resealed = reseal(wallet, now=now)
+            except RegieError as exc:  # the credential is stored: say so, and what failed
+                resealed = str(exc)
     if got.already_held:
         message = f"This credential is already in the wallet as {got.id}; nothing changed."
     else:
         message = f"Received {got.vct} from {got.issuer} as {got.id}."
         if got.replaced:
             message += f" It replaces the older one: {', '.join(got.replaced)}."
+    if isinstance(resealed, str):
+        message += f"\nThe data prepared for your active consents was NOT updated: {resealed}"
+    elif resealed:
+        message += (
+            f"\nUpdated the data prepared for {resealed} active consent(s): "
+            "those verifiers now get the new credential."
+        )
     out.print(message, markup=False, highlight=False)
 
 

@@ -26,7 +26,12 @@ the citizen), ``ended_at``, the status bit INVALID and the
 A CLI grant answers no verifier request: ``request.id`` is ``cli-<consent id>``
 and ``request.sha256`` the SHA-256 of the compact JSON of the grant's terms
 (:func:`grant_request_json`); ``notice`` is the wallet's own notice
-(:data:`wallet.consent_terms.CLI_NOTICE_NL`).
+(:data:`wallet.consent_terms.CLI_NOTICE_NL`). A grant that answers a
+verifier's signed request (:mod:`wallet.requests`) passes :class:`Answering`
+instead: the request's id and hash and its signing key (``cnf.jkt``), and may
+pass ``then``, more work for the same transaction (the sealed data release).
+Every grant stores the pairwise public key (``holder_jwk``), so the wallet
+host can check a presented token without the passphrase.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import hashlib
 import json
 import secrets
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +102,21 @@ class GrantTerms:
     retention: str = NO_RETENTION
     max_uses: int | None = None
     purpose_text: ct.LocalizedText | None = None
+    #: ISO 8601 duration: at most one use per this period (None: no limit)
+    frequency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """What a grant answering a verifier's signed request takes from it."""
+
+    #: ``id`` the verifier's request ``jti``; ``sha256`` the hash of its JWT
+    #: (:func:`~regie_protocol.consent.consent_request_hash`)
+    request: ct.RequestRef
+    #: the thumbprint of the key that signed the request: the consent's ``cnf.jkt``
+    cnf_jkt: str
+    #: the host's id of the request (named in the ``consent.granted`` event)
+    host_request_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,17 +184,18 @@ class ConsentEventView:
 
 def grant_request_json(terms: GrantTerms) -> bytes:
     """The compact JSON of a CLI grant's terms, whose SHA-256 is ``request.sha256``."""
-    return dumps_compact(
-        {
-            "verifier": terms.verifier_id,
-            "attributes": sorted(terms.attributes),
-            "purpose": terms.purpose,
-            "legal_basis": terms.legal_basis,
-            "valid_for": terms.valid_for,
-            "retention": terms.retention,
-            "max_uses": terms.max_uses,
-        }
-    )
+    fields: dict[str, Any] = {
+        "verifier": terms.verifier_id,
+        "attributes": sorted(terms.attributes),
+        "purpose": terms.purpose,
+        "legal_basis": terms.legal_basis,
+        "valid_for": terms.valid_for,
+        "retention": terms.retention,
+        "max_uses": terms.max_uses,
+    }
+    if terms.frequency is not None:
+        fields["frequency"] = terms.frequency
+    return dumps_compact(fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +217,11 @@ def _check_request(terms: GrantTerms, registry: Registry) -> _Checked:
     if terms.max_uses is not None and (type(terms.max_uses) is not int or terms.max_uses < 1):
         raise Misuse("--max-uses is a positive whole number")
     retention = ct.Duration.parse(terms.retention, "retention")
+    if terms.frequency is not None and ct.Duration.parse(terms.frequency, "frequency").is_zero:
+        raise ClaimRefused(
+            "frequency is zero: at most one use per zero time means nothing",
+            code=Code.CLAIM_INVALID,
+        )
     registry.check_request(
         terms.verifier_id, terms.attributes, terms.purpose, legal_basis=terms.legal_basis
     )
@@ -219,6 +245,7 @@ def _details(
             retention=checked.retention.text,
             recipients=(),
             max_uses=terms.max_uses,
+            frequency=terms.frequency,
         )
         for vct, names in by_type.items()
     )
@@ -331,6 +358,14 @@ def _event(
     }
 
 
+#: more work for a grant's transaction, run after the consent and its event are written
+AfterGrant = Callable[[Connection, GrantedConsent], None]
+
+
+def _public_jwk_json(key: SigningKey) -> str:
+    return json.dumps(key.public_key.to_jwk(), separators=(",", ":"), sort_keys=True)
+
+
 def grant(
     wallet: UnlockedWallet,
     terms: GrantTerms,
@@ -340,20 +375,33 @@ def grant(
     host_url: str,
     alg: Alg = Alg.EDDSA,
     randbelow: consent_status.RandBelow = secrets.randbelow,
+    answering: Answering | None = None,
+    then: AfterGrant | None = None,
 ) -> GrantedConsent:
     """Check, sign and store a consent; the allocation, consent and event commit together.
 
     One transaction: the held credentials are read, the pairwise key opened (or
-    created, on the first grant to this verifier) and the consent written in it.
+    created, on the first grant to this verifier) and the consent written in
+    it, and ``then`` (if given) runs in it last; a refusal from ``then`` rolls
+    everything back. ``then`` may run more than once (see
+    :meth:`wallet.storage.Database.run`): it must only touch the database.
+    Without ``answering`` this is a CLI grant (``request.id`` ``cli-<id>``,
+    ``cnf.jkt`` the verifier's first registered signing key).
     """
     checked = _check_request(terms, registry)
     verifier = registry.verifiers[terms.verifier_id]
     opened = _PAIRWISE.setdefault(wallet, {})
     consent_id = ct.new_consent_id()
-    request = ct.RequestRef(
-        id=f"cli-{consent_id}",
-        sha256=b64url_encode(hashlib.sha256(grant_request_json(terms)).digest()),
-    )
+    if answering is None:
+        request = ct.RequestRef(
+            id=f"cli-{consent_id}",
+            sha256=b64url_encode(hashlib.sha256(grant_request_json(terms)).digest()),
+        )
+        cnf_jkt = verifier.signing_keys[0].thumbprint()
+        origin: dict[str, Any] = {}
+    else:
+        request, cnf_jkt = answering.request, answering.cnf_jkt
+        origin = {"request": answering.host_request_id}
     notice = ct.NoticeRef(uri=CLI_NOTICE_URI, sha256=CLI_NOTICE_SHA256, lang="nl")
     exp = now + terms.valid_for
 
@@ -373,7 +421,7 @@ def grant(
             request=request,
             notice=notice,
             status=ct.StatusRef(idx=idx, uri=consent_status.list_uri(host_url, list_id)),
-            cnf_jkt=verifier.signing_keys[0].thumbprint(),
+            cnf_jkt=cnf_jkt,
             authorization_details=details,
         )
         token = ct.sign_consent(claims, holder_key=key)
@@ -391,6 +439,7 @@ def grant(
                 "expires_at": exp,
                 "ended_at": None,
                 "uses": 0,
+                "holder_jwk": _public_jwk_json(key),
             },
         )
         conn.execute(
@@ -403,9 +452,13 @@ def grant(
                 status_list=list_id,
                 idx=idx,
                 by="citizen",
+                **origin,
             ),
         )
-        return GrantedConsent(consent_id, token, claims, list_id, idx), key
+        granted = GrantedConsent(consent_id, token, claims, list_id, idx)
+        if then is not None:
+            then(conn, granted)
+        return granted, key
 
     granted, key = wallet.db.run(work)
     opened.setdefault(terms.verifier_id, key)  # only once committed
@@ -559,6 +612,8 @@ def consent_ids(wallet: UnlockedWallet) -> Sequence[str]:
 __all__ = [
     "CREDENTIAL_KIND",
     "PAIRWISE_KIND",
+    "AfterGrant",
+    "Answering",
     "ConsentEventView",
     "ConsentView",
     "GrantTerms",

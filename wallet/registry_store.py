@@ -5,7 +5,9 @@ got it out of band, like a scheme manager's key); later ones must be signed
 by that stored key and must not go back in ``version`` (a replayed older list
 could restore a withdrawn registration). :func:`load_registry` verifies the
 stored list again at ``now``, so an expired registry is noticed.
-The registry and the registrar key are public: stored in clear (``registry`` table).
+The registry and the registrar key are public: stored in clear (``registry`` table),
+so the wallet host reads an owner's registry without the passphrase
+(:func:`owner_registry`, for verifiers' consent requests).
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ from regie_protocol.keys import PublicKey, parse_jwk_text, public_key_from_jwk
 from regie_protocol.registry import Registry, parse_registry, verify_registry
 
 from .core import UnlockedWallet
+from .storage import Database
 from .storage import Registry as RegistryRow
 
 
-def _stored(wallet: UnlockedWallet) -> RowMapping | None:
-    rows = wallet.db.fetch_all(select(RegistryRow).where(col(RegistryRow.owner) == wallet.owner))
+def _stored_row(db: Database, owner: str) -> RowMapping | None:
+    rows = db.fetch_all(select(RegistryRow).where(col(RegistryRow.owner) == owner))
     return rows[0] if rows else None
+
+
+def _stored(wallet: UnlockedWallet) -> RowMapping | None:
+    return _stored_row(wallet.db, wallet.owner)
 
 
 def _registrar_key(text: str) -> PublicKey:
@@ -77,15 +84,27 @@ def add_registry(
     return registry, previous
 
 
-def load_registry(wallet: UnlockedWallet, *, now: int) -> Registry:
-    """The stored registry, verified again with the stored registrar key at ``now``."""
-    row = _stored(wallet)
+def owner_registry(db: Database, owner: str, *, now: int) -> Registry | None:
+    """The registry stored for ``owner`` (no passphrase needed), verified again at ``now``.
+
+    ``None`` when that wallet has loaded no registry; an expired or damaged one
+    is refused as :func:`~regie_protocol.registry.verify_registry` refuses it.
+    """
+    row = _stored_row(db, owner)
     if row is None:
-        raise Misuse(
-            "this wallet has no verifier registry: run 'regie wallet trust add-registry' first"
-        )
+        return None
     key = _registrar_key(str(row["registrar_jwk"]))
     return verify_registry(str(row["document"]), registrar_keys=key, now=now, min_version=None)
 
 
-__all__ = ["add_registry", "load_registry"]
+def load_registry(wallet: UnlockedWallet, *, now: int) -> Registry:
+    """The stored registry, verified again with the stored registrar key at ``now``."""
+    registry = owner_registry(wallet.db, wallet.owner, now=now)
+    if registry is None:
+        raise Misuse(
+            "this wallet has no verifier registry: run 'regie wallet trust add-registry' first"
+        )
+    return registry
+
+
+__all__ = ["add_registry", "load_registry", "owner_registry"]
