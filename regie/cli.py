@@ -8,8 +8,11 @@ import typer
 
 from . import __version__
 from .cli_consent import app as consent_app
+from .cli_host import register as register_host_commands
 from .cli_issuer import app as issuer_app
 from .cli_registry import app as registry_app
+from .cli_verifier import app as verifier_app
+from .cli_verifier import verify as verify_command
 from .cli_wallet import app as wallet_app
 from .console import handle_errors
 
@@ -22,7 +25,10 @@ app = typer.Typer(
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(registry_app, name="registry")
 app.add_typer(wallet_app, name="wallet")
+register_host_commands(wallet_app)
 app.add_typer(consent_app, name="consent")
+app.add_typer(verifier_app, name="verifier")
+app.command("verify")(verify_command)
 
 
 def _version(value: bool) -> None:

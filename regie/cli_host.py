@@ -1,0 +1,77 @@
+"""``regie wallet serve`` and ``regie wallet host-key``: run the wallet host, make its key.
+
+The host serves verifiers (consent requests, reads under a consent with DPoP,
+the consents' status lists) from the wallet database, without the
+passphrase. Its public base URL (``--url``, else ``REGIE_WALLET_HOST_URL``,
+else ``http://127.0.0.1:<port>``) must be the URL the wallet writes into
+consents, so set ``REGIE_WALLET_HOST_URL`` once for both. Settings beyond the
+options come from the environment (:mod:`wallet.host.settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wallet.host.host_key import load_or_create_host_key, public_jwk
+from wallet.host.settings import HostSettings
+
+from .console import err, handle_errors, home_dir, out, print_json
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", help="The wallet's directory (default: $REGIE_HOME or your user data dir)."
+    ),
+]
+_WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (names, not a bind)
+
+
+def _settings(home: Path | None, url: str | None, host: str, port: int) -> HostSettings:
+    if url is None and not os.environ.get("REGIE_WALLET_HOST_URL"):
+        shown = "127.0.0.1" if host in _WILDCARDS else host
+        url = f"http://{shown}:{port}"
+    return HostSettings.from_env(home=home_dir(home), host_url=url)
+
+
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8002,
+    url: Annotated[
+        str | None,
+        typer.Option(help="The public base URL (default: $REGIE_WALLET_HOST_URL)."),
+    ] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Serve the wallet host: consent requests, reads under consent (DPoP), status lists."""
+    import uvicorn
+
+    from wallet.host.app import create_app
+
+    settings = _settings(home, url, host, port)
+    app = create_app(settings)
+    out.print(f"Wallet host at {settings.host_url}", markup=False, highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@handle_errors
+def host_key(home: HomeOpt = None) -> None:
+    """Make the host's status-list signing key (once); prints its PUBLIC JWK."""
+    settings = HostSettings.from_env(home=home_dir(home))
+    key, created = load_or_create_host_key(settings.host_key_file)
+    verb = "Created" if created else "Kept the existing"
+    err.print(f"{verb} host key {settings.host_key_file}", markup=False, highlight=False)
+    print_json(public_jwk(key))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and ``host-key`` to the ``regie wallet`` commands."""
+    app.command("serve")(serve)
+    app.command("host-key")(host_key)
+
+
+__all__ = ["host_key", "register", "serve"]

@@ -1,0 +1,110 @@
+"""The wallet host's HTTP service: ``create_app(settings)`` builds it; nothing is built at import.
+
+=====================================  ========  =========================================
+path                                   who       what
+=====================================  ========  =========================================
+``POST /v1/requests``                  anyone    a verifier's signed consent request
+``GET /v1/requests/{id}``              verifier  its answer (DPoP by the request's key)
+``POST /v1/data``                      verifier  read under a consent (token + DPoP)
+``GET /v1/status-lists/{id}``          anyone    a signed Token Status List of consents
+``GET /v1/keys``                       anyone    the host's public keys
+``GET /v1/openapi.json``               anyone    the OpenAPI 3.1 document
+=====================================  ========  =========================================
+
+The host shares the wallet database with the citizen's CLI (requests in,
+approvals and revocations out) and never needs a passphrase: it serves what
+the citizen prepared (signed consents, sealed releases). Run it with
+``regie wallet serve`` or ``uvicorn --factory wallet.host.app:create_app_from_env``
+(environment: :mod:`wallet.host.settings`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from regie_protocol.http import Contact, ServiceInfo, create_service_app
+
+from ..storage import open_database
+from . import routes_data, routes_requests, routes_status
+from .host_key import load_or_create_host_key
+from .service import Clock, HostService, system_clock
+from .settings import HostSettings
+
+#: the semantic version of this HTTP API (its major is the /v1 in the paths)
+API_VERSION = "1.0.0"
+
+
+def service_info(settings: HostSettings) -> ServiceInfo:
+    return ServiceInfo(
+        title="Regie wallet host",
+        api_version=API_VERSION,
+        description=(
+            "The citizen's wallet host: takes verifiers' signed consent requests, and "
+            "releases sealed data under a valid consent with a DPoP proof, checking and "
+            "recording every read in one transaction. Publishes the consents' status lists."
+        ),
+        contact=Contact(
+            name=settings.contact_name, url=settings.contact_url, email=settings.contact_email
+        ),
+        base_url=settings.host_url,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
+_CONFLICT = {
+    "description": "The Idempotency-Key was used before with another body.",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def _document_idempotency_conflicts(app: FastAPI) -> None:
+    """Put back the real ``422`` the NL GOV rewrite drops (it removes FastAPI's own 422)."""
+    nlgov = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = nlgov()
+        for path in ("/requests", "/data"):
+            document["paths"][path]["post"]["responses"].setdefault("422", _CONFLICT)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: HostSettings, *, clock: Clock | None = None) -> FastAPI:
+    """The wallet host for ``settings``: opens (and migrates) the database, loads the key.
+
+    The host key is created (0600) when its file does not exist yet. ``clock``
+    (integer seconds) defaults to the system clock; it is kept in
+    ``app.state.clock``, where a test may replace it. The database is closed
+    when the app shuts down.
+    """
+    key, _ = load_or_create_host_key(settings.host_key_file)
+    db = open_database(settings.database_url, home=settings.home)
+    service = HostService.start(settings, db, key)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            db.dispose()
+
+    app = create_service_app(service_info(settings), lifespan=lifespan)
+    app.state.host = service
+    app.state.clock = clock or system_clock
+    for module in (routes_requests, routes_data, routes_status):
+        app.include_router(module.router)
+    _document_idempotency_conflicts(app)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """``create_app`` with settings from the environment (``uvicorn --factory``)."""
+    return create_app(HostSettings.from_env())
+
+
+__all__ = ["API_VERSION", "create_app", "create_app_from_env", "service_info"]
