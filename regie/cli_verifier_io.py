@@ -1,0 +1,125 @@
+"""What several ``regie verifier`` commands share: collecting answers, files, printing data."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from regie_protocol.errors import Misuse
+from verifier.client import ReadResult
+from verifier.context import VerifierContext
+
+from .console import out
+
+#: seconds between two looks at a pending request with --wait
+POLL_SECONDS = 2.0
+
+
+def make_http() -> httpx.Client:
+    """The HTTP client every command uses (a test puts one that reaches in-process apps)."""
+    return httpx.Client(timeout=10.0, follow_redirects=False)
+
+
+def now() -> int:
+    """The time every command uses (a test puts its own clock)."""
+    return int(time.time())
+
+
+def pause(seconds: float) -> None:
+    """Wait between two looks at a pending request (a test answers it meanwhile)."""
+    time.sleep(seconds)
+
+
+def new_request_id() -> str:
+    """A fresh request ``jti``: 96 random bits, URL-safe."""
+    return "req-" + secrets.token_urlsafe(12)
+
+
+def write_public_json(path: Path, value: Any) -> None:
+    """Write a public JSON file atomically (keys and registrations: nothing secret)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def collect_answer(
+    context: VerifierContext,
+    request_id: str,
+    *,
+    wait: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """The citizen's answer to a request sent from this verifier, collected into its store.
+
+    Looks again every :data:`POLL_SECONDS` while the request is pending, for at
+    most ``wait`` seconds. An approved answer's consent is checked
+    (:meth:`~verifier.client.WalletHostClient.verify_answer`) before it is saved.
+    """
+    stored = context.store.request(request_id)
+    if stored is None:
+        raise Misuse(f"request {request_id!r} was not sent from this verifier")
+    client = context.client(stored.host)
+    deadline = clock() + wait
+    answer = client.answer(request_id)
+    while answer.state == "pending" and clock() + POLL_SECONDS <= deadline:
+        sleep(POLL_SECONDS)
+        answer = client.answer(request_id)
+    result: dict[str, Any] = {"request": request_id, "state": answer.state, "host": stored.host}
+    if answer.state == "approved":
+        assert answer.holder_jwk is not None
+        consent = client.verify_answer(answer, context.policy(), request_jti=stored.request_jti)
+        context.store.save_consent(
+            consent, answer.holder_jwk, now=context.now(), host_request_id=request_id
+        )
+        result.update(
+            consent=consent.jti,
+            attributes=sorted(consent.consented),
+            expiresAt=consent.claims.exp,
+        )
+        context.store.set_request_state(
+            stored.host, request_id, "approved", consent_jti=consent.jti
+        )
+    elif answer.state != stored.state:
+        context.store.set_request_state(stored.host, request_id, answer.state)
+    return result
+
+
+def print_attributes(result: ReadResult, *, kept_until: int | None) -> None:
+    """The released attributes, one per line (values as compact JSON, no markup)."""
+    out.print(f"Read {result.use} under consent {result.consent_id}:", markup=False)
+    for name, value in sorted(result.attributes.items()):
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        out.print(f"  {name}: {shown}", markup=False, highlight=False)
+    for name in result.missing:
+        out.print(f"  {name}: (not in the release)", markup=False, highlight=False)
+    if kept_until is not None:
+        when = datetime.fromtimestamp(kept_until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        out.print(f"Kept until {when}; 'regie verifier purge' deletes it then.", markup=False)
+
+
+__all__ = [
+    "POLL_SECONDS",
+    "collect_answer",
+    "make_http",
+    "new_request_id",
+    "now",
+    "pause",
+    "print_attributes",
+    "write_public_json",
+]
