@@ -267,7 +267,7 @@ def host_world(target: Target, tmp_path: Path) -> Iterator[HostWorld]:
             )
         finally:
             store.close()
-            host_app.state.host.db.dispose()
+            host_app.state.host.close()
     finally:
         db.dispose()
 

@@ -60,6 +60,7 @@ from regie_protocol.statuslist import Status
 
 from .. import consent_status
 from ..storage import ConsentEventName, ConsentState, Database
+from ..storage.group_commit import GroupCommitter
 from ..storage.models import metadata
 from . import idempotency
 from .caches import CheckCaches
@@ -300,8 +301,21 @@ def _read_in(conn: Connection, attempt: ReadAttempt, caches: CheckCaches, now: i
     return answer
 
 
-def read_release(db: Database, attempt: ReadAttempt, *, now: int, caches: CheckCaches) -> Released:
-    """Check everything and record the read in ONE transaction; raises Refused (rolled back)."""
+def read_release(
+    db: Database,
+    attempt: ReadAttempt,
+    *,
+    now: int,
+    caches: CheckCaches,
+    committer: GroupCommitter | None = None,
+) -> Released:
+    """Check everything and record the read in ONE transaction; raises Refused (rolled back).
+
+    With a ``committer``, the read is one savepoint in a transaction shared with
+    the reads queued beside it, and returns once that transaction committed.
+    """
+    if committer is not None:
+        return committer.run(lambda conn: _read_in(conn, attempt, caches, now))
     return db.run(lambda conn: _read_in(conn, attempt, caches, now))
 
 

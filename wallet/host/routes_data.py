@@ -174,7 +174,9 @@ def read_data(
     except Refused as exc:
         raise _refuse(service, exc, now=now, client=client) from None
     try:
-        released = read_release(service.db, attempt, now=now, caches=service.caches)
+        released = read_release(
+            service.db, attempt, now=now, caches=service.caches, committer=service.committer
+        )
     except Refused as exc:
         raise _refuse(
             service,

@@ -20,6 +20,7 @@ from regie_protocol.dpop import VerifiedProof
 from regie_protocol.keys import SigningKey
 
 from ..storage import Database
+from ..storage.group_commit import GroupCommitter
 from .caches import CheckCaches
 from .rate_limit import RateLimiter
 from .reads import LEEWAY
@@ -47,6 +48,8 @@ class HostService:
     write_limiter: RateLimiter
     #: public reads (status lists, keys), per client address
     public_limiter: RateLimiter
+    #: reads share transactions and commits (see :mod:`wallet.storage.group_commit`)
+    committer: GroupCommitter
     _next_purge: int = 0
     _purge_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,7 +65,13 @@ class HostService:
             ),
             write_limiter=RateLimiter(per_minute=settings.rate_limit),
             public_limiter=RateLimiter(per_minute=settings.public_rate_limit),
+            committer=GroupCommitter(db),
         )
+
+    def close(self) -> None:
+        """Finish the reads in flight, then close the database."""
+        self.committer.close()
+        self.db.dispose()
 
     @property
     def host_url(self) -> str:

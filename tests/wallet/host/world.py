@@ -228,7 +228,7 @@ def make_world(target: Target, **settings: Any) -> Iterator[World]:
         try:
             yield World(target, db, wallet, registry, a, b, host_settings, AsgiClient(app), clock)
         finally:
-            app.state.host.db.dispose()
+            app.state.host.close()
     finally:
         db.dispose()
 
