@@ -93,9 +93,16 @@ def problem_type(code: Code | ProblemCode) -> str:
     return PROBLEM_TYPE_BASE + code.value
 
 
+#: words of a code that are written in capitals (or mixed case) in a title
+_TITLE_WORDS = {"dpop": "DPoP", "sd": "SD", "alg": "algorithm", "typ": "type", "url": "URL"}
+
+
 def problem_title(code: Code | ProblemCode) -> str:
-    """The fixed ``title`` of a problem code: its words, capitalised."""
-    return code.value.replace("_", " ").capitalize()
+    """The fixed ``title`` of a problem code: its words (``DPoP replayed``)."""
+    words = [_TITLE_WORDS.get(word, word) for word in code.value.split("_")]
+    first = words[0]
+    words[0] = first if first != first.lower() else first.capitalize()
+    return " ".join(words)
 
 
 def problem_body(

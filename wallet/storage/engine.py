@@ -56,7 +56,7 @@ logger = logging.getLogger(__name__)
 #: how long a SQLite writer waits for the lock before giving up
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 #: how many times :meth:`Database.run` tries a unit of work on serialization failure
-DEFAULT_ATTEMPTS = 12
+DEFAULT_ATTEMPTS = 24
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 _PG_DURABILITY = {
     "fsync": "on",
