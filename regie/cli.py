@@ -12,7 +12,7 @@ from .cli_host import register as register_host_commands
 from .cli_issuer import app as issuer_app
 from .cli_registry import app as registry_app
 from .cli_verifier import app as verifier_app
-from .cli_verifier import verify as verify_command
+from .cli_verify import verify as verify_command
 from .cli_wallet import app as wallet_app
 from .console import handle_errors
 

@@ -1,4 +1,9 @@
-"""What several ``regie verifier`` commands share: collecting answers, files, printing data."""
+"""What several ``regie verifier`` commands share: options, the context, answers, files, output.
+
+The clock (:func:`now`), the HTTP client (:func:`make_http`) and the wait
+(:func:`pause`) are looked up here at call time, so a test replaces them once
+for every command module.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,26 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
 
 from regie_protocol.errors import Misuse
 from verifier.client import ReadResult
 from verifier.context import VerifierContext
+from verifier.settings import VerifierSettings
 
 from .console import out
 
 #: seconds between two looks at a pending request with --wait
 POLL_SECONDS = 2.0
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="The verifier's directory (default: $REGIE_VERIFIER_HOME)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def make_http() -> httpx.Client:
@@ -37,6 +50,21 @@ def now() -> int:
 def pause(seconds: float) -> None:
     """Wait between two looks at a pending request (a test answers it meanwhile)."""
     time.sleep(seconds)
+
+
+def settings_for(home: Path | None) -> VerifierSettings:
+    """The verifier's settings for ``--home`` (else from the environment)."""
+    return VerifierSettings.from_env(home=home)
+
+
+def open_context(home: Path | None) -> VerifierContext:
+    """The verifier's identity, trust and store, with this module's clock and HTTP client."""
+    return VerifierContext.open(settings_for(home), clock=lambda: now(), http=make_http())
+
+
+def date_text(timestamp: int) -> str:
+    """A time for people: ``2026-12-06 14:30 UTC``."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def new_request_id() -> str:
@@ -109,17 +137,24 @@ def print_attributes(result: ReadResult, *, kept_until: int | None) -> None:
     for name in result.missing:
         out.print(f"  {name}: (not in the release)", markup=False, highlight=False)
     if kept_until is not None:
-        when = datetime.fromtimestamp(kept_until, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        out.print(f"Kept until {when}; 'regie verifier purge' deletes it then.", markup=False)
+        out.print(
+            f"Kept until {date_text(kept_until)}; 'regie verifier purge' deletes it then.",
+            markup=False,
+        )
 
 
 __all__ = [
     "POLL_SECONDS",
+    "HomeOpt",
+    "JsonOpt",
     "collect_answer",
+    "date_text",
     "make_http",
     "new_request_id",
     "now",
+    "open_context",
     "pause",
     "print_attributes",
+    "settings_for",
     "write_public_json",
 ]

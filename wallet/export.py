@@ -11,7 +11,11 @@ advice), ``enc`` ``A256GCM``, ``cty`` :data:`EXPORT_CTY`. Its plaintext is a
 versioned JSON document (:data:`EXPORT_FORMAT`, version :data:`EXPORT_VERSION`)
 holding every record opened (kind, ref, payload, times), the trusted issuers,
 the verifier registry, every consent with its token, its history, and the
-consent status bits (T26: an authenticated migration object).
+consent status bits (T26: an authenticated migration object). Version 2 adds
+what the wallet host serves from (:mod:`wallet.export_host`): each consent's
+``holder_jwk`` and ``last_used_at``, the sealed ``releases`` and the verifiers'
+``requests``. A version 1 document still reads: it has none of these, and is
+read as if its consents had no holder key and no read yet.
 
 Reading is strict, and every check runs before any PBKDF2 work or storage:
 at most :data:`MAX_EXPORT_BYTES`, ASCII, five parts, exactly the protected
@@ -39,11 +43,15 @@ from regie_protocol.errors import Code, KeyRefused, MalformedInput, Misuse
 from . import consent_status
 from .consents import note_expired
 from .core import UnlockedWallet
+from .export_host import RELEASE_MEMBERS, REQUEST_MEMBERS, host_rows
+from .inbox import note_expired_requests
 from .storage import Consent, ConsentEvent, Record, Registry, TrustedIssuer
 from .vault import VaultPassphrase
 
 EXPORT_FORMAT = "regie-wallet-export"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
+#: the versions this Regie reads: 1 (before the wallet host) and 2
+READABLE_VERSIONS = (1, 2)
 EXPORT_CTY = "regie-wallet-export+json"
 EXPORT_ALG = "PBES2-HS512+A256KW"
 EXPORT_ENC = "A256GCM"
@@ -61,8 +69,14 @@ _DAMAGED = "the export passphrase is wrong, or the file is damaged or truncated"
 
 @dataclass(frozen=True, slots=True)
 class ExportDocument:
-    """A decrypted export whose shape has been checked (values still need the importer's rules)."""
+    """A decrypted export whose shape has been checked (values still need the importer's rules).
 
+    A version 1 document is read as version 2 without host data: its consents
+    get ``holder_jwk`` and ``last_used_at`` ``None``; ``releases`` and
+    ``requests`` are empty.
+    """
+
+    version: int
     wallet: str
     exported_at: int
     records: tuple[Mapping[str, Any], ...]
@@ -71,6 +85,8 @@ class ExportDocument:
     consents: tuple[Mapping[str, Any], ...]
     consent_events: tuple[Mapping[str, Any], ...]
     status: tuple[Mapping[str, Any], ...]
+    releases: tuple[Mapping[str, Any], ...]
+    requests: tuple[Mapping[str, Any], ...]
 
 
 # --- building -------------------------------------------------------------------
@@ -94,6 +110,10 @@ def _consents(conn: Connection, owner: str) -> dict[str, Any]:
             "expires_at": int(r["expires_at"]),
             "ended_at": None if r["ended_at"] is None else int(r["ended_at"]),
             "uses": int(r["uses"]),
+            "holder_jwk": None
+            if r["holder_jwk"] is None
+            else loads_strict(str(r["holder_jwk"]).encode("utf-8"), max_depth=4, what="JWK"),
+            "last_used_at": None if r["last_used_at"] is None else int(r["last_used_at"]),
         }
         for r in rows
     ]
@@ -145,12 +165,14 @@ def _consents(conn: Connection, owner: str) -> dict[str, Any]:
         "consents": consents,
         "consent_events": events,
         "status": status,
+        **host_rows(conn, owner),
     }
 
 
 def build_export(wallet: UnlockedWallet, *, now: int) -> dict[str, Any]:
     """The export document (plaintext: handle it like the vault's contents)."""
     note_expired(wallet, now=now)
+    note_expired_requests(wallet.db, now=now, owner=wallet.owner)
     # consents first, records after: a pairwise key always predates its consents
     rest = wallet.db.run(lambda conn: _consents(conn, wallet.owner), write=False)
     kinds = wallet.db.fetch_all(
@@ -278,7 +300,7 @@ def _items(doc: dict[str, Any], name: str, members: frozenset[str]) -> tuple[dic
     return tuple(_object(item, f"{name}[{i}]", members) for i, item in enumerate(items))
 
 
-_TOP = frozenset(
+_TOP_V1 = frozenset(
     {
         "format",
         "version",
@@ -292,10 +314,11 @@ _TOP = frozenset(
         "status",
     }
 )
+_TOP = _TOP_V1 | {"releases", "requests"}
 RECORD_MEMBERS = frozenset({"kind", "ref", "payload", "created_at", "updated_at"})
 ISSUER_MEMBERS = frozenset({"issuer_id", "jwks", "added_at"})
 REGISTRY_MEMBERS = frozenset({"registrar_jwk", "document", "loaded_at"})
-CONSENT_MEMBERS = frozenset(
+CONSENT_MEMBERS_V1 = frozenset(
     {
         "id",
         "verifier_id",
@@ -309,36 +332,53 @@ CONSENT_MEMBERS = frozenset(
         "uses",
     }
 )
+CONSENT_MEMBERS = CONSENT_MEMBERS_V1 | {"holder_jwk", "last_used_at"}
 EVENT_MEMBERS = frozenset({"consent_id", "name", "at", "detail"})
 STATUS_MEMBERS = frozenset({"list_id", "idx", "value"})
 
 
 def parse_document(plaintext: bytes) -> ExportDocument:
-    """Check a decrypted export's format, version and shape."""
+    """Check a decrypted export's format, version and shape (a version 1 one read as 2)."""
     doc = loads_strict(plaintext, max_depth=MAX_EXPORT_DEPTH, what="wallet export")
     if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
         raise MalformedInput(f"this file is not a {EXPORT_FORMAT} document")
-    if doc.get("version") != EXPORT_VERSION or type(doc.get("version")) is not int:
+    version = doc.get("version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise MalformedInput(
-            f"this export is version {doc.get('version')!r}; this Regie reads version "
-            f"{EXPORT_VERSION} only"
+            f"this export is version {version!r}; this Regie reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
-    _object(doc, "document", _TOP)
+    old = version == 1
+    _object(doc, "document", _TOP_V1 if old else _TOP)
     wallet, exported_at = doc["wallet"], doc["exported_at"]
     if not isinstance(wallet, str) or not 0 < len(wallet) <= 64:
         raise MalformedInput("the export's wallet id is not a string of 1 to 64 characters")
     if type(exported_at) is not int or exported_at < 0:
         raise MalformedInput("the export's exported_at is not a time")
     registry = doc["registry"]
+    if old:
+        consents = tuple(
+            {**c, "holder_jwk": None, "last_used_at": None}
+            for c in _items(doc, "consents", CONSENT_MEMBERS_V1)
+        )
+        releases: tuple[dict[str, Any], ...] = ()
+        requests: tuple[dict[str, Any], ...] = ()
+    else:
+        consents = _items(doc, "consents", CONSENT_MEMBERS)
+        releases = _items(doc, "releases", RELEASE_MEMBERS)
+        requests = _items(doc, "requests", REQUEST_MEMBERS)
     return ExportDocument(
+        version=version,
         wallet=wallet,
         exported_at=exported_at,
         records=_items(doc, "records", RECORD_MEMBERS),
         trusted_issuers=_items(doc, "trusted_issuers", ISSUER_MEMBERS),
         registry=None if registry is None else _object(registry, "registry", REGISTRY_MEMBERS),
-        consents=_items(doc, "consents", CONSENT_MEMBERS),
+        consents=consents,
         consent_events=_items(doc, "consent_events", EVENT_MEMBERS),
         status=_items(doc, "status", STATUS_MEMBERS),
+        releases=releases,
+        requests=requests,
     )
 
 
@@ -350,6 +390,7 @@ __all__ = [
     "EXPORT_P2C",
     "EXPORT_VERSION",
     "MAX_EXPORT_BYTES",
+    "READABLE_VERSIONS",
     "ExportDocument",
     "build_export",
     "decrypt_export",

@@ -31,7 +31,14 @@ What an import does, all in ONE transaction (or nothing, on any refusal):
   consent (withdrawn, revoked, expired, refused) stays ended even when the
   export says ``given``; a consent that ended in the export ends here too, with
   its event, and its status bit is set INVALID in the host's list;
-* a status bit that is INVALID in the export or here ends INVALID.
+* a status bit that is INVALID in the export or here ends INVALID;
+* what the wallet host serves from (:mod:`wallet.export_host`, export version
+  2): a consent's ``holder_jwk`` is filled in where it is missing here, its
+  ``last_used_at`` and ``uses`` only grow; a sealed release is added, or
+  replaces the one here when it was sealed later (and the record of which
+  credentials it was made from, :data:`~wallet.releases.RELEASE_SOURCE_KIND`,
+  follows the release that stays); verifiers' requests are added with their
+  state, and a request here moves forward only (pending, expired, answered).
 
 A deleted record that is still in an older export comes back with it: an
 export is a backup. Consent states and status bits, however, only move forward.
@@ -40,11 +47,11 @@ export is a backup. Consent states and status bits, however, only move forward.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 from sqlmodel import col
 
 from regie_protocol import consent as ct
@@ -57,6 +64,15 @@ from regie_protocol.statuslist import Status
 from . import consent_status
 from .core import UnlockedWallet
 from .export import ExportDocument, decrypt_export
+from .export_host import (
+    check_holder_key,
+    check_releases,
+    check_requests,
+    holder_jwk_json,
+    merge_releases,
+    merge_requests,
+)
+from .releases import RELEASE_SOURCE_KIND
 from .storage import (
     Consent,
     ConsentEvent,
@@ -97,6 +113,10 @@ class ImportSummary:
     events_added: int
     issuers_added: int
     registry: str  # "added", "updated", "kept" or "none"
+    releases_added: int
+    releases_replaced: int
+    requests_added: int
+    requests_answered: int
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +128,10 @@ class ImportSummary:
             "events_added": self.events_added,
             "issuers_added": self.issuers_added,
             "registry": self.registry,
+            "releases_added": self.releases_added,
+            "releases_replaced": self.releases_replaced,
+            "requests_added": self.requests_added,
+            "requests_answered": self.requests_answered,
         }
 
 
@@ -154,13 +178,12 @@ def _check_records(doc: ExportDocument) -> None:
 
 
 def _check_consents(doc: ExportDocument) -> None:
-    seen: set[str] = set()
+    seen: dict[str, ct.ConsentClaims] = {}
     for i, c in enumerate(doc.consents):
         where = f"consents[{i}]"
         consent_id = _text(c["id"], f"{where}.id", 128)
         if consent_id in seen:
             raise _bad(where, f"repeats consent {consent_id}")
-        seen.add(consent_id)
         _text(c["verifier_id"], f"{where}.verifier_id", 512)
         if c["state"] not in {s.value for s in ConsentState}:
             raise _bad(f"{where}.state", f"{c['state']!r} is not a consent state")
@@ -188,6 +211,8 @@ def _check_consents(doc: ExportDocument) -> None:
             or claims.exp != c["expires_at"]
         ):
             raise _bad(where, "does not match its token (id, verifier, status or expiry)")
+        check_holder_key(c, claims, where)
+        seen[consent_id] = claims
     for i, e in enumerate(doc.consent_events):
         if e["consent_id"] not in seen:
             raise _bad(f"consent_events[{i}]", "names a consent the export does not hold")
@@ -202,6 +227,8 @@ def _check_consents(doc: ExportDocument) -> None:
             raise _bad(f"status[{i}]", "is not the status entry of an exported consent")
         if s["value"] not in (int(Status.VALID), int(Status.INVALID), int(Status.SUSPENDED)):
             raise _bad(f"status[{i}].value", "is not 0, 1 or 2")
+    check_releases(doc.releases, seen)
+    check_requests(doc.requests, seen.keys())
 
 
 def _check_trust(doc: ExportDocument) -> tuple[int, PublicKey] | None:
@@ -354,12 +381,7 @@ def _merge_consents(
                 )
                 moved[c["id"]] = theirs
                 ended += theirs in _ENDED
-            if c["uses"] > int(row["uses"]):
-                conn.execute(
-                    update(Consent)
-                    .where(col(Consent.id) == c["id"], col(Consent.owner) == owner)
-                    .values(uses=c["uses"])
-                )
+            _merge_use(conn, owner, c, row)
             final = moved.get(c["id"], mine)
         else:
             taken = conn.execute(
@@ -378,7 +400,11 @@ def _merge_consents(
                     status_list_id=where[0], idx=where[1], allocated_at=c["granted_at"]
                 )
             )
-            conn.execute(insert(Consent).values(owner=owner, **c))
+            conn.execute(
+                insert(Consent).values(
+                    owner=owner, **{**c, "holder_jwk": holder_jwk_json(c["holder_jwk"])}
+                )
+            )
             added += 1
             final = ConsentState(c["state"])
         current = consent_status.get_status(conn, where[0], where[1])
@@ -393,6 +419,24 @@ def _merge_consents(
             consent_status.set_status(conn, where[0], where[1], Status(wanted), now=now)
     events = _merge_events(conn, owner, doc, moved, now)
     return added, ended, events
+
+
+def _merge_use(conn: Connection, owner: str, consent: Mapping[str, Any], row: RowMapping) -> None:
+    """Uses and the last read only grow; a missing holder key is filled in."""
+    values: dict[str, Any] = {}
+    if consent["uses"] > int(row["uses"]):
+        values["uses"] = consent["uses"]
+    last, here = consent["last_used_at"], row["last_used_at"]
+    if last is not None and (here is None or last > int(here)):
+        values["last_used_at"] = last
+    if row["holder_jwk"] is None and consent["holder_jwk"] is not None:
+        values["holder_jwk"] = holder_jwk_json(consent["holder_jwk"])
+    if values:
+        conn.execute(
+            update(Consent)
+            .where(col(Consent.id) == consent["id"], col(Consent.owner) == owner)
+            .values(**values)
+        )
 
 
 def _merge_events(
@@ -439,7 +483,11 @@ def _merge_events(
 def _prepare_records(
     wallet: UnlockedWallet, doc: ExportDocument, now: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Records to insert (sealed here, before the transaction) and how many are already here."""
+    """Records to insert (sealed here, before the transaction) and how many are already here.
+
+    Release sources (kind :data:`~wallet.releases.RELEASE_SOURCE_KIND`) are among
+    them; :func:`_insert_records` keeps only those of releases the import brings.
+    """
     kinds = {r["kind"] for r in doc.records}
     present = {
         _canonical(s.kind, s.ref, s.payload) for kind in sorted(kinds) for s in wallet.find(kind)
@@ -463,6 +511,31 @@ def _prepare_records(
     return rows, skipped
 
 
+def _insert_records(
+    conn: Connection, owner: str, records: Sequence[dict[str, Any]], brought: Collection[str]
+) -> int:
+    """Insert the prepared records; how many (the restore's origin record not counted).
+
+    The release source of a consent whose release this import added or replaced
+    replaces the one here; that of a release kept here is left out.
+    """
+    added = 0
+    for values in records:
+        if values["kind"] == RELEASE_SOURCE_KIND:
+            if values["ref"] not in brought:
+                continue
+            conn.execute(
+                delete(Record).where(
+                    col(Record.owner) == owner,
+                    col(Record.kind) == RELEASE_SOURCE_KIND,
+                    col(Record.ref) == values["ref"],
+                )
+            )
+        conn.execute(insert(Record).values(**values))
+        added += values["kind"] != ORIGIN_KIND
+    return added
+
+
 def _origins(wallet: UnlockedWallet) -> set[str]:
     return {str(r.payload.get("wallet")) for r in wallet.find(ORIGIN_KIND)}
 
@@ -479,20 +552,24 @@ def restore(wallet: UnlockedWallet, doc: ExportDocument, *, now: int) -> ImportS
                 f"this export belongs to another wallet ({doc.wallet}); "
                 "import it into a new, empty wallet"
             )
-        for values in records:
-            conn.execute(insert(Record).values(**values))
         issuers, registry = _merge_trust(conn, wallet, doc, registry_checked, now)
         consents, ended, events = _merge_consents(conn, wallet, doc, now)
-        origin = sum(1 for r in records if r["kind"] == ORIGIN_KIND)
+        releases, replaced, brought = merge_releases(conn, wallet.owner, doc.releases)
+        requests, answered = merge_requests(conn, wallet.owner, doc.requests)
+        added = _insert_records(conn, wallet.owner, records, brought)
         return ImportSummary(
             source_wallet=doc.wallet,
-            records_added=len(records) - origin,
+            records_added=added,
             records_present=skipped,
             consents_added=consents,
             consents_ended=ended,
             events_added=events,
             issuers_added=issuers,
             registry=registry,
+            releases_added=releases,
+            releases_replaced=replaced,
+            requests_added=requests,
+            requests_answered=answered,
         )
 
     return wallet.db.run(work)

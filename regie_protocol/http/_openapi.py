@@ -8,8 +8,10 @@ rewrites it (a pure function on the JSON) so it passes:
   the versioned prefix keeps its own path-level ``servers`` (well-known paths, fixed
   by their RFCs, are served from ``<base>/.well-known``, so their keys stay kebab-case);
 * every 2xx/3xx answer documents the ``API-Version`` header;
-* FastAPI's 422 is replaced by the 400 ``application/problem+json`` we really send,
-  documented on every write and on every read with parameters; every operation
+* FastAPI's own validation 422 (the one whose body is ``HTTPValidationError``) is
+  replaced by the 400 ``application/problem+json`` we really send, documented on
+  every write and on every read with parameters; a 422 a route declares itself
+  (in ``responses=``) is a real answer and is kept; every operation
   documents 500, every operation with a body 413, every secured operation 401;
 * every 4xx/5xx answer offers ``application/problem+json`` with ``status``,
   ``title`` and ``detail`` (an answer whose protocol mandates ``application/json``,
@@ -31,6 +33,7 @@ from ._middleware import DEFAULT_MAX_BODY_BYTES
 
 PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 API_VERSION_HEADER_REF = "#/components/headers/API-Version"
+_VALIDATION_ERROR_REF = "#/components/schemas/HTTPValidationError"
 _SEMVER = re.compile(
     r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?"
 )
@@ -121,9 +124,25 @@ def _ensure_problem(responses: dict[str, Any], status: str) -> None:
     content.update({k: v for k, v in _problem_content().items() if k not in content})
 
 
+def _is_validation_422(response: Any) -> bool:
+    """Whether ``response`` is FastAPI's generated 422 (a body of ``HTTPValidationError``)."""
+    if not isinstance(response, dict):
+        return False
+    content = response.get("content")
+    if not isinstance(content, dict):
+        return False
+    return any(
+        isinstance(media, dict)
+        and isinstance(media.get("schema"), dict)
+        and media["schema"].get("$ref") == _VALIDATION_ERROR_REF
+        for media in content.values()
+    )
+
+
 def _fix_operation(method: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    responses.pop("422", None)
+    if _is_validation_422(responses.get("422")):
+        del responses["422"]
     writes = method in ("post", "put", "patch")
     has_parameters = bool(operation.get("parameters"))
     if writes or (method in ("get", "delete") and has_parameters):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -55,25 +54,6 @@ def service_info(settings: HostSettings) -> ServiceInfo:
     )
 
 
-_CONFLICT = {
-    "description": "The Idempotency-Key was used before with another body.",
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-
-
-def _document_idempotency_conflicts(app: FastAPI) -> None:
-    """Put back the real ``422`` the NL GOV rewrite drops (it removes FastAPI's own 422)."""
-    nlgov = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        document = nlgov()
-        for path in ("/requests", "/data"):
-            document["paths"][path]["post"]["responses"].setdefault("422", _CONFLICT)
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def create_app(settings: HostSettings, *, clock: Clock | None = None) -> FastAPI:
     """The wallet host for ``settings``: opens (and migrates) the database, loads the key.
 
@@ -91,14 +71,13 @@ def create_app(settings: HostSettings, *, clock: Clock | None = None) -> FastAPI
         try:
             yield
         finally:
-            db.dispose()
+            service.close()
 
     app = create_service_app(service_info(settings), lifespan=lifespan)
     app.state.host = service
     app.state.clock = clock or system_clock
     for module in (routes_requests, routes_data, routes_status):
         app.include_router(module.router)
-    _document_idempotency_conflicts(app)
     return app
 
 

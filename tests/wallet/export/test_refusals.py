@@ -131,7 +131,7 @@ BAD: list[tuple[str, Callable[[Good], bytes], type[RegieError], Code]] = [
     ("fewer_iterations", _joserfc("PBES2-HS512+A256KW", 2048), MalformedInput, Code.MALFORMED),
     ("not_ascii", lambda g: g.text.encode()[:-1] + b"\xff", MalformedInput, Code.MALFORMED),
     ("too_large", lambda g: b"a" * (MAX_EXPORT_BYTES + 1), MalformedInput, Code.SIZE_EXCEEDED),
-    ("unknown_version", _reencrypt(lambda d: d.update(version=2)), MalformedInput, Code.MALFORMED),
+    ("unknown_version", _reencrypt(lambda d: d.update(version=3)), MalformedInput, Code.MALFORMED),
     (
         "unknown_format",
         _reencrypt(lambda d: d.update(format="eudi")),
