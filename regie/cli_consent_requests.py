@@ -12,16 +12,14 @@ exit 1; a wrong argument exit 2; nothing is written then.
 from __future__ import annotations
 
 import time
-import unicodedata
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from regie_protocol.consent import Duration
 from wallet import requests
 from wallet.registry_store import load_registry
+from wallet.request_text import date_text, describe, safe_text
 
 from .console import handle_errors, out, print_json
 from .wallet_session import opened_wallet
@@ -36,110 +34,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 RequestArg = Annotated[
     str, typer.Argument(metavar="REQ", help="The request id (see 'regie consent requests').")
 ]
-
-_UNITS = (
-    ("year", "years"),
-    ("month", "months"),
-    ("week", "weeks"),
-    ("day", "days"),
-    ("hour", "hours"),
-    ("minute", "minutes"),
-    ("second", "seconds"),
-)
-
-
-def _date(timestamp: int | None) -> str:
-    if timestamp is None:
-        return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _safe(text: str) -> str:
-    """Verifier-supplied text, with control and invisible formatting characters made visible."""
-    return "".join(
-        " " if ch in "\n\t" else "?" if unicodedata.category(ch) in ("Cc", "Cf") else ch
-        for ch in text
-    )
-
-
-def _words(duration: Duration) -> str:
-    values = (
-        duration.years,
-        duration.months,
-        duration.weeks,
-        duration.days,
-        duration.hours,
-        duration.minutes,
-        duration.seconds,
-    )
-    parts = [
-        f"{n} {one if n == 1 else many}" for n, (one, many) in zip(values, _UNITS, strict=True) if n
-    ]
-    return ", ".join(parts) or "no time"
-
-
-def _span(seconds: int) -> str:
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    return _words(Duration("", days=days, hours=hours, minutes=rest // 60, seconds=rest % 60))
-
-
-def _who(view: requests.RequestView) -> str:
-    if view.verifier_name is None:
-        return f"{view.verifier_id} (NOT in your verifier registry: do not approve)"
-    return f"{_safe(view.verifier_name)} ({view.verifier_id})"
-
-
-def _ground(view: requests.RequestView) -> str:
-    if view.relies_on_consent:
-        return f"your consent ({view.legal_basis_label}): you are free to say no"
-    return (
-        f"{view.legal_basis_label}: this organisation does not rely on your consent but on "
-        "another legal ground; you still choose whether your wallet shares the data"
-    )
-
-
-def _how_long(view: requests.RequestView) -> str:
-    text = f"{_span(view.valid_for)} after you approve"
-    if view.max_uses is not None:
-        text += f", at most {view.max_uses} time{'s' if view.max_uses != 1 else ''}"
-    if view.frequency is not None:
-        text += f", at most once every {_words(Duration.parse(view.frequency))}"
-    return text
-
-
-def _keeps(view: requests.RequestView) -> str:
-    retention = Duration.parse(view.retention)
-    if retention.is_zero:
-        return "no: it may only look, and must not keep your data after each use"
-    return f"yes, for {_words(retention)} after each use"
-
-
-def describe(view: requests.RequestView) -> list[tuple[str, str]]:
-    """The request in plain words, one ``(label, text)`` per line of its table."""
-    why = view.purpose_text
-    rows = [
-        ("Who asks", _who(view)),
-        ("Wants to see", ", ".join(view.attributes) or "-"),
-    ]
-    if view.optional_attributes:
-        optional = ", ".join(view.optional_attributes)
-        rows.append(("Optional", f"{optional} (you may leave these out)"))
-    rows += [
-        ("Why", f"{_safe(why.en)} (nl: {_safe(why.nl)})"),
-        ("Legal ground", _ground(view)),
-        ("For how long", _how_long(view)),
-        ("May keep it", _keeps(view)),
-        ("Answer before", _date(view.expires_at)),
-    ]
-    if view.not_held:
-        rows.append(
-            (
-                "Not in your wallet",
-                f"{', '.join(view.not_held)}: you hold no credential with this",
-            )
-        )
-    return rows
 
 
 def list_requests(home: HomeOpt = None, json_out: JsonOpt = False) -> None:
@@ -213,10 +107,10 @@ def approve(
             }
         )
         return
-    name = _safe(view.verifier_name or view.verifier_id)
+    name = safe_text(view.verifier_name or view.verifier_id)
     lines = [
         f"You gave {name} consent to see {', '.join(done.attributes)} "
-        f"for: {_safe(view.purpose_text.en)}, until {_date(consent.claims.exp)}.",
+        f"for: {safe_text(view.purpose_text.en)}, until {date_text(consent.claims.exp)}.",
     ]
     if done.left_out:
         lines.append(f"You left out: {', '.join(done.left_out)}.")
@@ -234,7 +128,7 @@ def refuse(request_id: RequestArg, home: HomeOpt = None, json_out: JsonOpt = Fal
     if json_out:
         print_json(view.to_json())
         return
-    name = _safe(view.verifier_name or view.verifier_id)
+    name = safe_text(view.verifier_name or view.verifier_id)
     out.print(
         f"You refused request {view.id} from {name}. Nothing was shared.",
         markup=False,
@@ -249,4 +143,4 @@ def register(app: typer.Typer) -> None:
     app.command("refuse")(handle_errors(refuse))
 
 
-__all__ = ["approve", "describe", "list_requests", "refuse", "register"]
+__all__ = ["approve", "list_requests", "refuse", "register"]

@@ -20,7 +20,6 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from regie_protocol.errors import Misuse
 from verifier.client import ReadResult
 from verifier.context import VerifierContext
 from verifier.settings import VerifierSettings
@@ -96,35 +95,26 @@ def collect_answer(
     """The citizen's answer to a request sent from this verifier, collected into its store.
 
     Looks again every :data:`POLL_SECONDS` while the request is pending, for at
-    most ``wait`` seconds. An approved answer's consent is checked
-    (:meth:`~verifier.client.WalletHostClient.verify_answer`) before it is saved.
+    most ``wait`` seconds; each look is :meth:`~verifier.context.VerifierContext.collect`
+    (an approved answer's consent is checked before it is saved).
     """
-    stored = context.store.request(request_id)
-    if stored is None:
-        raise Misuse(f"request {request_id!r} was not sent from this verifier")
-    client = context.client(stored.host)
     deadline = clock() + wait
-    answer = client.answer(request_id)
-    while answer.state == "pending" and clock() + POLL_SECONDS <= deadline:
+    collected = context.collect(request_id)
+    while collected.state == "pending" and clock() + POLL_SECONDS <= deadline:
         sleep(POLL_SECONDS)
-        answer = client.answer(request_id)
-    result: dict[str, Any] = {"request": request_id, "state": answer.state, "host": stored.host}
-    if answer.state == "approved":
-        assert answer.holder_jwk is not None
-        consent = client.verify_answer(answer, context.policy(), request_jti=stored.request_jti)
-        context.store.save_consent(
-            consent, answer.holder_jwk, now=context.now(), host_request_id=request_id
-        )
+        collected = context.collect(request_id)
+    result: dict[str, Any] = {
+        "request": request_id,
+        "state": collected.state,
+        "host": collected.host,
+    }
+    consent = collected.consent
+    if consent is not None:
         result.update(
             consent=consent.jti,
             attributes=sorted(consent.consented),
             expiresAt=consent.claims.exp,
         )
-        context.store.set_request_state(
-            stored.host, request_id, "approved", consent_jti=consent.jti
-        )
-    elif answer.state != stored.state:
-        context.store.set_request_state(stored.host, request_id, answer.state)
     return result
 
 

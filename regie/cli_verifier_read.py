@@ -84,9 +84,7 @@ def request(
             max_uses=max_uses,
             frequency=retention_iso(frequency) if frequency else None,
         )
-        client = context.client(host)
-        request_id = client.submit_request(claims)
-        context.store.add_request(host, request_id, claims.jti, now=at)
+        request_id = context.submit_request(claims)
         result: dict[str, Any] = {"request": request_id, "state": "pending", "host": host}
         if wait:
             result = collect_answer(context, request_id, wait=timeout, sleep=io.pause)

@@ -22,9 +22,9 @@ from regie_protocol.registry import Registry
 from verifier.verify import VerifiedConsentToken
 from wallet.consent_terms import GDPR_CONSENT
 from wallet.core import UnlockedWallet
+from wallet.request_text import describe
 from wallet.requests import approve, pending_requests
 
-from .cli_consent_requests import describe
 from .demo_net import DemoClock, InProcessNetwork
 from .demo_story import Story
 from .demo_world import DAY, HOST_URL, PERMIT_TEXT, SERVICE, Brp, Desk
@@ -85,8 +85,7 @@ def ask(scene: Scene) -> tuple[str, ConsentRequestClaims]:
     """The desk's request (its host id and claims); the over-asking one, refused."""
     story, desk = scene.story, scene.desk
     claims = _request(scene)
-    request_id = desk.host().submit_request(claims)
-    desk.context.store.add_request(HOST_URL, request_id, claims.jti, now=scene.clock.now)
+    request_id = desk.context.submit_request(claims)
     story.say(
         "The parking desk asks Anna for her address",
         "Anna wants a parking permit. She gives the desk her inbox id at her wallet host: "
@@ -148,18 +147,17 @@ def answer(scene: Scene, request_id: str) -> str:
 
 def collect(scene: Scene, request_id: str, claims: ConsentRequestClaims) -> VerifiedConsentToken:
     """The desk collects the consent with DPoP, checks it and keeps it."""
-    story, desk, now = scene.story, scene.desk, scene.clock.now
-    got = desk.host().answer(request_id)
-    consent = desk.host().verify_answer(got, desk.context.policy(), request_jti=claims.jti)
-    assert got.holder_jwk is not None
-    desk.context.store.save_consent(consent, got.holder_jwk, now=now, host_request_id=request_id)
-    desk.context.store.set_request_state(HOST_URL, request_id, "approved", consent_jti=consent.jti)
+    story, desk = scene.story, scene.desk
+    consent = desk.context.collect(request_id).consent
+    if consent is None:  # pragma: no cover - the demo would be wrong
+        raise SystemExit("the approved request gave the desk no consent")
     story.say(
         "The desk collects Anna's consent",
         "The desk asks the host for the answer with a DPoP proof: a short token signed by "
         "the key that signed the request. Nobody else can collect it. The desk checks "
-        "Anna's signature, that the consent is for this desk and this request, and the "
-        "consent's status list at her wallet host.",
+        "Anna's signature, that the consent is for this desk and answers this request "
+        f"(request id {claims.jti} in the token below), and the consent's status list at "
+        "her wallet host. Then it keeps the consent in its store.",
     )
     story.http(scene.net.last("GET", f"{REQUESTS_URL}/{request_id}"))
     story.show("Consent token (signed claims)", consent.claims.to_json())

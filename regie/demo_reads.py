@@ -185,7 +185,7 @@ def withdraw(scene: Scene, consent_id: str) -> None:
 
 
 def read_refused(scene: Scene, consent: VerifiedConsentToken) -> None:
-    """The desk's next read is refused by the host."""
+    """The desk's next read is refused by the host; the desk's store notes the consent ended."""
     try:
         scene.desk.host().read(consent.token, ["address"], policy=scene.desk.policy())
     except RegieError as exc:
@@ -193,27 +193,29 @@ def read_refused(scene: Scene, consent: VerifiedConsentToken) -> None:
     else:  # pragma: no cover - the demo would be wrong
         raise SystemExit("a read after the withdrawal returned data")
     wire = scene.net.last("POST", DATA_URL)
+    stored = scene.desk.context.store.consent(consent.jti)
     scene.story.say(
         "The desk can no longer read",
         "The desk's own copy of the consent's status list is from before the withdrawal and "
         "still says yes, but the host checks the consent in the same transaction as each "
         "read. "
-        f"{refused} No data was sent.",
+        f"{refused} No data was sent. The desk's client writes down what the host said: "
+        f"in the desk's store the consent is now {stored.state if stored else 'unknown'}.",
     )
     scene.story.http(wire)
     scene.story.show("The host's answer", problem_of(wire.json()))
 
 
 def purge_kept(scene: Scene) -> None:
-    """That night the desk's purge deletes the address it kept."""
-    scene.clock.advance(DAY // 2)
+    """The desk's purge, right after the refused read, deletes the address it kept."""
     store = scene.desk.context.store
     report = purge(store, now=scene.clock.now, status=scene.desk.context.status)
     scene.story.say(
         "The desk deletes what it kept",
-        f"{DESK_NAME} kept Anna's address with her permit, as the consent allowed. That "
-        "night its purge fetches the status list again, sees the consent was withdrawn, and "
-        f"deletes the address. Purged: {len(report.purged)} "
+        f"{DESK_NAME} kept Anna's address with her permit, as the consent allowed. Its "
+        "purge runs right away: its store already knows the consent was withdrawn, so it "
+        "need not wait until its copy of the status list is out of date. It deletes the "
+        f"address. Purged: {len(report.purged)} "
         f"({', '.join(p.reason.value for p in report.purged)}). "
         f"Addresses of Anna the desk still keeps: {len(store.kept())}.",
     )

@@ -10,14 +10,20 @@
     result = WalletHostClient(host, identity, http=http, clock=clock, status=cache).read(
         consent.token, ["address"], policy=policy)                     # DPoP, JWE, SD-JWT+KB
 
+With a home (identity, trust, store), :class:`VerifierContext` does the same
+and keeps the record: ``submit_request``, ``collect`` (the answer, checked and
+saved), and its clients note a consent the host says is over.
+
 Modules: :mod:`.policy` (what is trusted and needed), :mod:`.verify` (the
 consent token), :mod:`.status_cache` (Token Status Lists, T19), :mod:`.client`
-(the wallet host), :mod:`.dependency` (FastAPI), :mod:`.store` and
-:mod:`.purge` (kept data), :mod:`.identity` and :mod:`.trust` (files),
-:mod:`.example_service` (a parking-permit desk).
+(the wallet host), :mod:`.context` (one verifier's home, in use),
+:mod:`.dependency` (FastAPI), :mod:`.store` and :mod:`.purge` (kept data),
+:mod:`.identity` and :mod:`.trust` (files), :mod:`.example_service` (a
+parking-permit desk).
 """
 
 from .client import Answer, ReadResult, WalletHostClient
+from .context import Collected, VerifierContext
 from .dependency import require_consent
 from .fetch import AllowListFetcher
 from .identity import VerifierIdentity, load_identity, save_identity
@@ -31,6 +37,7 @@ from .verify import VerifiedConsentToken, verify_consent_token
 __all__ = [
     "AllowListFetcher",
     "Answer",
+    "Collected",
     "ConsentPolicy",
     "KeptData",
     "PurgeReason",
@@ -42,6 +49,7 @@ __all__ = [
     "StoredConsent",
     "Trust",
     "VerifiedConsentToken",
+    "VerifierContext",
     "VerifierIdentity",
     "VerifierStore",
     "WalletHostClient",

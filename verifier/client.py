@@ -20,7 +20,8 @@ binding, a key binding JWT for this verifier (``aud``) and this consent
 credential's status (its issuer's list, through the status cache), and no
 disclosure beyond what the consent covers. Only then are the attributes
 returned. A problem+json answer becomes the refusal its ``type`` names
-(:mod:`verifier.problems`).
+(:mod:`verifier.problems`); when it says the consent is over
+(``consent_ended``, ``revoked``) the client first tells ``on_ended``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ from .trust import check_base_url
 from .verify import VerifiedConsentToken, covers, verify_consent_token
 
 REQUEST_STATES = frozenset({"pending", "approved", "refused", "expired"})
+#: a wallet host's refusals of a read that say the consent itself is over
+CONSENT_OVER = frozenset({Code.CONSENT_ENDED, Code.REVOKED})
 #: the largest JSON answer read from a host (a release plus a little)
 MAX_ANSWER_BYTES = MAX_RELEASE_BYTES + 16 * 1024
 _HOST_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
@@ -139,12 +142,17 @@ class WalletHostClient:
         http: httpx.Client,
         clock: Callable[[], int],
         status: StatusLists,
+        on_ended: Callable[[str], object] | None = None,
     ) -> None:
+        """``on_ended`` is called with a consent's id when the host refuses a read because
+        the consent is over (:data:`CONSENT_OVER`), before the refusal is raised: a
+        :class:`~verifier.context.VerifierContext` marks it ended in its store."""
         self.base_url = check_base_url(base_url, what="the wallet host URL")
         self.identity = identity
         self._http = http
         self._clock = clock
         self._status = status
+        self._on_ended = on_ended
 
     # --- asking for consent ---
 
@@ -250,7 +258,12 @@ class WalletHostClient:
         body = None if wanted is None else {"attributes": wanted}
         response = self._send("POST", path, what="the read", json=body, headers=headers)
         if response.status_code != 200:
-            raise refusal_from_response(response, what="the read", not_found=Code.CONSENT_UNKNOWN)
+            refusal = refusal_from_response(
+                response, what="the read", not_found=Code.CONSENT_UNKNOWN
+            )
+            if refusal.code in CONSENT_OVER and self._on_ended is not None:
+                self._on_ended(claims.jti)
+            raise refusal
         answer = _json(response, "the read")
         release, use = answer.get("release"), answer.get("use")
         if answer.get("consent") != claims.jti or not isinstance(release, str):
@@ -376,4 +389,11 @@ class WalletHostClient:
             ) from None
 
 
-__all__ = ["MAX_ANSWER_BYTES", "REQUEST_STATES", "Answer", "ReadResult", "WalletHostClient"]
+__all__ = [
+    "CONSENT_OVER",
+    "MAX_ANSWER_BYTES",
+    "REQUEST_STATES",
+    "Answer",
+    "ReadResult",
+    "WalletHostClient",
+]

@@ -3,7 +3,16 @@
 The CLI and the example service open a :class:`VerifierContext` once; it hands
 out policies (for an endpoint's attributes and purpose) and one
 :class:`~verifier.client.WalletHostClient` per trusted wallet host, all sharing
-one status-list cache and one HTTP client.
+one status-list cache and one HTTP client. It asks and collects with its store::
+
+    request_id = context.submit_request(claims)   # signed, posted, recorded
+    collected = context.collect(request_id)       # the answer (DPoP); approved: checked, saved
+    if collected.consent is not None:
+        context.client(collected.host).read(collected.consent.token, policy=context.policy())
+
+Its clients tell the store when a host refuses a read because the consent is
+over (``consent_ended``, ``revoked``): the consent is marked withdrawn there
+and :func:`~verifier.purge.purge` deletes what was kept under it at once.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from regie_protocol.consent_request import ConsentRequestClaims
 from regie_protocol.errors import Misuse
 
 from .client import WalletHostClient
@@ -25,12 +35,24 @@ from .settings import VerifierSettings
 from .status_cache import StatusListCache
 from .store import VerifierStore
 from .trust import Trust, load_trust
+from .verify import VerifiedConsentToken
 
 DEFAULT_TIMEOUT = 10.0
 
 
 def system_clock() -> int:
     return int(time.time())
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """A request's answer as :meth:`VerifierContext.collect` found it: the state at the host
+    (pending, approved, refused, expired) and, once approved, the checked consent (saved)."""
+
+    request_id: str
+    host: str
+    state: str
+    consent: VerifiedConsentToken | None = None
 
 
 @dataclass
@@ -103,13 +125,51 @@ class VerifierContext:
             client = self._clients.get(host)
             if client is None:
                 client = self._clients[host] = WalletHostClient(
-                    host, self.identity, http=self.http, clock=self.now, status=self.status
+                    host,
+                    self.identity,
+                    http=self.http,
+                    clock=self.now,
+                    status=self.status,
+                    on_ended=self.store.note_ended,
                 )
             return client
+
+    def submit_request(self, claims: ConsentRequestClaims) -> str:
+        """Sign ``claims``, post them to the wallet host they name (``aud``, trusted) and
+        record the request in the store; the host's id for it."""
+        request_id = self.client(claims.aud).submit_request(claims)
+        self.store.add_request(claims.aud, request_id, claims.jti, now=self.now())
+        return request_id
+
+    def collect(self, request_id: str) -> Collected:
+        """Ask the host for the answer to a request sent from here (one look, with DPoP) and
+        record it. An approved answer's consent token is checked first
+        (:meth:`~verifier.client.WalletHostClient.verify_answer`: the holder's signature,
+        this verifier, this request, its status) and saved with the request's new state in
+        one transaction; a refusal there saves nothing. Collecting again is harmless."""
+        stored = self.store.request(request_id)
+        if stored is None:
+            raise Misuse(f"request {request_id!r} was not sent from this verifier")
+        client = self.client(stored.host)
+        answer = client.answer(request_id)
+        if answer.state == "approved":
+            consent = client.verify_answer(answer, self.policy(), request_jti=stored.request_jti)
+            self.store.save_answer(
+                stored.host,
+                request_id,
+                answer.state,
+                consent=consent,
+                holder_jwk=answer.holder_jwk,
+                now=self.now(),
+            )
+            return Collected(request_id, stored.host, answer.state, consent)
+        if answer.state != stored.state:
+            self.store.save_answer(stored.host, request_id, answer.state, now=self.now())
+        return Collected(request_id, stored.host, answer.state)
 
     def close(self) -> None:
         self.store.close()
         self.http.close()
 
 
-__all__ = ["VerifierContext", "system_clock"]
+__all__ = ["Collected", "VerifierContext", "system_clock"]

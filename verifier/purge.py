@@ -2,15 +2,19 @@
 
 For every consent with kept data, in this order:
 
-1. **withdrawn**: the store already knows, or the consent's status list entry
-   is INVALID now (the citizen took the consent back; a host sets the bit in
-   the same transaction as the withdrawal);
+1. **withdrawn**: the store already knows (its wallet host refused a read
+   because the consent is over, :meth:`~verifier.store.VerifierStore.note_ended`;
+   no status list is needed then, however fresh the cached copy that still
+   says yes), or the consent's status list entry is INVALID now (the citizen
+   took the consent back; a host sets the bit in the same transaction as the
+   withdrawal);
 2. **expired**: the consent's ``exp`` has passed;
 3. **retention**: a kept row is past its ``keep_until`` (stored at + the
    retention the consent allows for those attributes; ``P0D`` keeps nothing).
 
-A consent whose status list cannot be had is reported as *unchecked* (its
-rows past retention or expiry are still purged): the purge does not guess
+A consent the store does not know has ended and whose status list cannot be
+had is reported as *unchecked* (its rows past retention or expiry are still
+purged): the purge does not guess
 that a consent still stands, and it does not delete what may still be kept.
 A SUSPENDED consent keeps its data (it may be reinstated) but is reported.
 """

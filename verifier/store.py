@@ -9,13 +9,15 @@ migrations yet (the first change to it brings Alembic, as the wallet has).
   our request ``jti``, its state, the consent it led to);
 * ``verifier_consent``: a collected consent (``jti``, the token, the holder's
   public JWK and its thumbprint URI, the host, ``exp``, the longest
-  retention, the status entry, the state: given, withdrawn, expired);
+  retention, the status entry, the state: given, withdrawn (its status bit
+  says so, or its host refused a read because it is over), expired);
 * ``kept_data``: values kept under a consent that allows ``store`` (the
   attribute names, when they were stored, until when they may be kept, the
   values as JSON). :func:`verifier.purge.purge` deletes them.
 
 Nothing here checks a signature: a consent is saved after
-:meth:`verifier.client.WalletHostClient.verify_answer` checked it.
+:meth:`verifier.client.WalletHostClient.verify_answer` checked it
+(:meth:`verifier.context.VerifierContext.collect` does both).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Engine, Index, MetaData, Text, create_engine, event
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, col, delete, select
+from sqlmodel import Field, Session, SQLModel, col, delete, select, update
 
 from regie_protocol.consent import ConsentClaims, claims_from_json, parse_consent
 from regie_protocol.errors import ClaimRefused, Code, Misuse
@@ -189,6 +191,49 @@ def _longest_retention(claims: ConsentClaims) -> str:
     return longest.retention
 
 
+def _set_request_state(
+    s: Session, host: str, host_request_id: str, state: str, *, consent_jti: str | None
+) -> None:
+    row = s.get(RequestRow, (host, host_request_id))
+    if row is None:
+        raise Misuse(f"no request {host_request_id!r} at {host} in this store")
+    row.state = state
+    if consent_jti is not None:
+        row.consent_jti = consent_jti
+    s.add(row)
+
+
+def _add_consent(
+    s: Session,
+    consent: VerifiedConsentToken,
+    holder_jwk: Mapping[str, Any],
+    now: int,
+    host_request_id: str | None,
+) -> ConsentRow:
+    claims = consent.claims
+    row = s.get(ConsentRow, claims.jti)
+    if row is not None:
+        if row.token != consent.token:
+            raise Misuse(f"another consent with id {claims.jti} is already stored")
+        return row
+    row = ConsentRow(
+        jti=claims.jti,
+        token=consent.token,
+        holder=claims.iss,
+        holder_jwk=json.dumps(dict(holder_jwk), sort_keys=True),
+        host=consent.host,
+        host_request_id=host_request_id,
+        exp=claims.exp,
+        retention=_longest_retention(claims),
+        status_uri=claims.status.uri,
+        status_idx=claims.status.idx,
+        state=ConsentRowState.GIVEN.value,
+        collected_at=now,
+    )
+    s.add(row)
+    return row
+
+
 class VerifierStore:
     """The verifier's database. Share one per process; every method is one transaction."""
 
@@ -249,13 +294,32 @@ class VerifierStore:
         self, host: str, host_request_id: str, state: str, *, consent_jti: str | None = None
     ) -> None:
         with self._session() as s:
-            row = s.get(RequestRow, (host, host_request_id))
-            if row is None:
-                raise Misuse(f"no request {host_request_id!r} at {host} in this store")
-            row.state = state
-            if consent_jti is not None:
-                row.consent_jti = consent_jti
-            s.add(row)
+            _set_request_state(s, host, host_request_id, state, consent_jti=consent_jti)
+
+    def save_answer(
+        self,
+        host: str,
+        host_request_id: str,
+        state: str,
+        *,
+        consent: VerifiedConsentToken | None = None,
+        holder_jwk: Mapping[str, Any] | None = None,
+        now: int,
+    ) -> StoredConsent | None:
+        """Record the host's answer to a request sent from here, in one transaction: its
+        state and, when approved, the checked consent (saved as :meth:`save_consent` does)."""
+        if (consent is None) != (holder_jwk is None) or (consent is not None) != (
+            state == "approved"
+        ):
+            raise Misuse("an approved answer, and only that, comes with a consent and its key")
+        with self._session() as s:
+            saved = None
+            if consent is not None and holder_jwk is not None:
+                saved = _add_consent(s, consent, holder_jwk, now, host_request_id)
+            _set_request_state(
+                s, host, host_request_id, state, consent_jti=None if saved is None else saved.jti
+            )
+        return None if saved is None else _consent(saved)
 
     # --- consents ---
 
@@ -268,28 +332,8 @@ class VerifierStore:
         host_request_id: str | None = None,
     ) -> StoredConsent:
         """Save a checked consent (again: the same token is a no-op)."""
-        claims = consent.claims
         with self._session() as s:
-            row = s.get(ConsentRow, claims.jti)
-            if row is not None:
-                if row.token != consent.token:
-                    raise Misuse(f"another consent with id {claims.jti} is already stored")
-                return _consent(row)
-            row = ConsentRow(
-                jti=claims.jti,
-                token=consent.token,
-                holder=claims.iss,
-                holder_jwk=json.dumps(dict(holder_jwk), sort_keys=True),
-                host=consent.host,
-                host_request_id=host_request_id,
-                exp=claims.exp,
-                retention=_longest_retention(claims),
-                status_uri=claims.status.uri,
-                status_idx=claims.status.idx,
-                state=ConsentRowState.GIVEN.value,
-                collected_at=now,
-            )
-            s.add(row)
+            row = _add_consent(s, consent, holder_jwk, now, host_request_id)
         return _consent(row)
 
     def consent(self, jti: str) -> StoredConsent | None:
@@ -307,6 +351,20 @@ class VerifierStore:
         with self._session() as s:
             row = s.exec(select(ConsentRow).where(col(ConsentRow.holder) == iss)).first()
         return None if row is None else public_key_from_jwk(json.loads(row.holder_jwk))
+
+    def note_ended(self, jti: str) -> bool:
+        """The wallet host said consent ``jti`` is over (``consent_ended``, ``revoked``): a
+        given consent becomes withdrawn, so :func:`~verifier.purge.purge` deletes what was
+        kept under it without waiting for the status list. False when the store does not
+        hold the consent or already knew it had ended."""
+        with self._session() as s:
+            result = s.exec(
+                update(ConsentRow)
+                .where(col(ConsentRow.jti) == jti)
+                .where(col(ConsentRow.state) == ConsentRowState.GIVEN.value)
+                .values(state=ConsentRowState.WITHDRAWN.value)
+            )
+            return int(result.rowcount) == 1
 
     def set_consent_state(self, jti: str, state: ConsentRowState) -> None:
         with self._session() as s:

@@ -28,7 +28,8 @@ held, a required attribute left out) writes nothing. Sealing and
 
 Refusing a request records ``refused`` and ``answered_at`` on the request
 row only: consent history events name a consent, and a refused request has
-none.
+none. What the citizen reads about a request, in plain words, is
+:func:`wallet.request_text.describe`.
 """
 
 from __future__ import annotations

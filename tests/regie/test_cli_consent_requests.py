@@ -19,7 +19,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from regie.cli import app
-from regie.cli_consent_requests import describe
 from regie_protocol import sdjwt
 from regie_protocol.consent import LocalizedText
 from regie_protocol.consent_request import ConsentRequestClaims, sign_request
@@ -42,6 +41,7 @@ from tests.wallet.storage.conftest import Target, target
 from wallet import requests
 from wallet.core import wallet_ids
 from wallet.inbox import accept_request, answer_for
+from wallet.request_text import describe
 from wallet.storage import Database, Release, open_database
 
 __all__ = ["target"]

@@ -172,6 +172,25 @@ def test_request_collect_verify_read_purge_revoke(env: Env) -> None:
     assert run("verifier", "read", consent_id).exit_code == 1
 
 
+def test_after_a_withdrawal_read_is_refused_and_purge_deletes_at_once(env: Env) -> None:
+    set_up(env)
+    request_id = ask(env)["request"]
+    consent_id = env.world.approve(request_id)
+    collected = run("verifier", "collect", request_id)
+    assert collected.exit_code == 0, collected.stderr
+    assert collected.stdout == f"Approved: consent {consent_id} (attributes address).\n"
+    run_json("verifier", "read", consent_id, "--keep")
+    revoke(env.world.wallet, consent_id, now=env.world.clock.now)
+    # no time passes: each command sees the host's list (or the host's refusal) as it is now
+    refused = run("verifier", "read", consent_id)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(("regie: consent_ended:", "regie: revoked:"))
+    purged = run_json("verifier", "purge")
+    assert [(p["consent"], p["reason"]) for p in purged["purged"]] == [(consent_id, "withdrawn")]
+    assert (purged["remaining"], purged["unchecked"]) == (0, [])
+    assert [c["state"] for c in run_json("verifier", "consents")] == ["withdrawn"]
+
+
 def _token(env: Env, consent_id: str) -> str:
     from verifier.store import VerifierStore
 

@@ -104,6 +104,9 @@ def test_the_desk_collects_the_consent_with_dpop(steps: dict[str, str]) -> None:
     collected = steps["The desk collects Anna's consent"]
     assert re.search(r"GET https://wallet\.regie\.example/v1/requests/\S+ -> 200 OK", collected)
     assert '"aud": "https://parkeren.gemeente-utrecht.example"' in collected
+    request_id = re.search(r"request id (permit-[0-9a-f]+) in the token below", collected)
+    assert request_id is not None
+    assert f'"id": "{request_id[1]}"' in collected
     assert '"jkt":' in collected
 
 
@@ -152,7 +155,9 @@ def test_after_withdrawal_reads_are_refused_and_the_kept_address_is_purged(
     refused = steps["The desk can no longer read"]
     assert "Refused: consent_ended." in refused
     assert '"type": "consent_ended"' in refused
+    assert "in the desk's store the consent is now withdrawn." in refused
     purged = steps["The desk deletes what it kept"]
+    assert "Its purge runs right away" in purged
     assert "Purged: 1 (withdrawn)." in purged
     assert "Addresses of Anna the desk still keeps: 0." in purged
     assert '"reason": "withdrawn"' in purged

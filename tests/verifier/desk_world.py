@@ -30,15 +30,11 @@ class Desk:
     http: httpx.Client
 
     def collect(self, **changes: object) -> str:
-        """Ask the citizen (through the desk's own client), approve, collect into its store."""
-        client = self.context.client(HOST_URL)
-        claims = self.world.request_claims(**changes)
-        request_id = client.submit_request(claims)
+        """Ask the citizen (through the desk's context), approve, collect into its store."""
+        request_id = self.context.submit_request(self.world.request_claims(**changes))
         self.world.approve(request_id)
-        answer = client.answer(request_id)
-        consent = client.verify_answer(answer, self.context.policy(), request_jti=claims.jti)
-        assert answer.holder_jwk is not None
-        self.context.store.save_consent(consent, answer.holder_jwk, now=self.world.clock.now)
+        consent = self.context.collect(request_id).consent
+        assert consent is not None
         return consent.token
 
     def apply(self, token: str | None, plate: str = "XX-123-Y") -> httpx.Response:
@@ -47,9 +43,12 @@ class Desk:
 
 
 @contextmanager
-def desk_world(tmp_path: Path) -> Iterator[Desk]:
+def desk_world(tmp_path: Path, *, database_url: str | None = None) -> Iterator[Desk]:
+    """The desk over a SQLite host world; its store in its home, or at ``database_url``."""
     with host_world(Target("sqlite", None, tmp_path), tmp_path) as world:
-        settings = VerifierSettings(home=tmp_path / "desk", base_url=DESK_URL)
+        settings = VerifierSettings(
+            home=tmp_path / "desk", base_url=DESK_URL, database_url=database_url
+        )
         save_identity(world.identity, settings.identity_file)
         save_trust(
             Trust({HOST_URL: world.host_keys}, {BRP.issuer_id: world.issuer.public_keys()}),

@@ -16,6 +16,8 @@ import pytest
 from regie_protocol.http import PROBLEM_TYPE_BASE
 from tests.issuer.test_service_openapi import ERROR, lint
 from tests.verifier.desk_world import DESK_URL, Desk, desk_world
+from verifier.purge import PurgeReason, purge
+from verifier.store import ConsentRowState
 from wallet.consents import revoke
 
 
@@ -64,6 +66,11 @@ def test_revoked_within_ttl_the_host_refuses_the_read(desk: Desk) -> None:
     response = desk.apply(token)  # the desk's cached list still says valid; the host does not
     assert response.status_code == 403
     assert response.json()["type"].removeprefix(PROBLEM_TYPE_BASE) in ("consent_ended", "revoked")
+    # the desk's store heard it: the address it kept goes now, not after the list's ttl
+    assert [c.state for c in desk.context.store.consents()] == [ConsentRowState.WITHDRAWN]
+    report = purge(desk.context.store, now=desk.world.clock.now, status=desk.context.status)
+    assert [p.reason for p in report.purged] == [PurgeReason.WITHDRAWN]
+    assert desk.context.store.kept() == []
 
 
 def test_bad_body_is_400_problem(desk: Desk) -> None:
