@@ -1,4 +1,5 @@
-"""``regie wallet serve`` and ``regie wallet host-key``: run the wallet host, make its key.
+"""``regie wallet serve``, ``host-key`` and ``inbox``: run the wallet host, make its key, and
+tell the citizen what to give a verifier (the host URL and the wallet's inbox id).
 
 The host serves verifiers (consent requests, reads under a consent with DPoP,
 the consents' status lists) from the wallet database, without the
@@ -20,6 +21,7 @@ from wallet.host.host_key import load_or_create_host_key, public_jwk
 from wallet.host.settings import HostSettings
 
 from .console import err, handle_errors, home_dir, out, print_json
+from .wallet_session import opened_wallet
 
 HomeOpt = Annotated[
     Path | None,
@@ -68,10 +70,31 @@ def host_key(home: HomeOpt = None) -> None:
     print_json(public_jwk(key))
 
 
+@handle_errors
+def inbox(
+    home: HomeOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Your inbox at your wallet host: give it to a verifier that is to ask you for consent."""
+    with opened_wallet(home) as (config, wallet):
+        owner, host_url = wallet.owner, config.host_url
+    if json_out:
+        print_json({"inbox": owner, "host": host_url})
+        return
+    out.print(
+        f"Your inbox is {owner} at the wallet host {host_url}.\n"
+        f"A verifier sends you a request with: regie verifier request --host {host_url} "
+        f"--inbox {owner} ...; you answer it with 'regie consent requests'.",
+        markup=False,
+        highlight=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve`` and ``host-key`` to the ``regie wallet`` commands."""
+    """Add ``serve``, ``host-key`` and ``inbox`` to the ``regie wallet`` commands."""
     app.command("serve")(serve)
     app.command("host-key")(host_key)
+    app.command("inbox")(inbox)
 
 
-__all__ = ["host_key", "register", "serve"]
+__all__ = ["host_key", "inbox", "register", "serve"]

@@ -89,6 +89,15 @@ def _purpose_iri(value: str) -> str:
     return value if ":" in value else vocab.DPV + value
 
 
+def _legal_basis_iri(value: str) -> str:
+    """``A6-1-e`` or ``Consent`` is short for the GDPR / DPV legal basis IRI (as elsewhere)."""
+    if ":" not in value:
+        for namespace in (vocab.DPV, vocab.GDPR):
+            if vocab.is_legal_basis(namespace + value):
+                return namespace + value
+    return value
+
+
 def _jwk_file(path: Path, *, what: str) -> dict[str, Any]:
     return parse_jwk_text(read_text_arg(path, what=what))
 
@@ -143,7 +152,8 @@ def add(
         typer.Option("--enc-jwk", help="A public X25519 encryption JWK file (repeatable)."),
     ] = None,
     legal_bases: Annotated[
-        str | None, typer.Option(help="Comma-separated DPV / GDPR legal basis IRIs.")
+        str | None,
+        typer.Option(help="Comma-separated DPV / GDPR legal basis IRIs (or short: A6-1-e)."),
     ] = None,
     lifetime_days: Annotated[
         int, typer.Option(help="Days until the re-signed registry expires.")
@@ -166,7 +176,7 @@ def add(
             "encryption_keys": [_jwk_file(path, what="encryption key") for path in (enc_jwk or [])],
             "attributes": _split(attributes),
             "purposes": [_purpose_iri(p) for p in _split(purposes)],
-            "legal_bases": _split(legal_bases or ""),
+            "legal_bases": [_legal_basis_iri(b) for b in _split(legal_bases or "")],
         }
     )
     replaced = entry.id in registry.verifiers

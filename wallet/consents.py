@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, select, text, update
 from sqlmodel import col
 
 from regie_protocol import consent as ct
@@ -480,11 +480,20 @@ def _row(conn: Connection, wallet: UnlockedWallet, consent_id: str) -> RowMappin
     return row
 
 
+#: PostgreSQL: a revocation's first statement, taken before its snapshot (see :func:`revoke`)
+_LOCK_CONSENTS = text("LOCK TABLE consent IN EXCLUSIVE MODE")
+
+
 def revoke(wallet: UnlockedWallet, consent_id: str, *, now: int) -> ConsentView:
     """Withdraw a given consent: state, ``ended_at``, status bit and event in one transaction."""
     note_expired(wallet, now=now)
 
     def work(conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            # before the snapshot: wait for the reads in flight and hold new ones back, so
+            # that reads recording uses cannot fail this transaction on serialization over
+            # and over (a verifier reading without pause must not keep a consent alive)
+            conn.execute(_LOCK_CONSENTS)
         row = _row(conn, wallet, consent_id)
         if row["state"] != ConsentState.GIVEN.value:
             ended = f" at {row['ended_at']}" if row["ended_at"] is not None else ""
