@@ -42,7 +42,17 @@ unit: install
 
 test: lint typecheck unit
 
-bench: $(VENV)/.installed
+# The HTTP read bench drives the servers with the autocannon load generator (npm).
+BENCH_NODE_DIR := bench/node
+
+$(BENCH_NODE_DIR)/node_modules/.installed: $(BENCH_NODE_DIR)/package.json $(BENCH_NODE_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(BENCH_NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+		echo "npm not found: the HTTP read benchmark will be skipped"; \
+	fi
+
+bench: $(VENV)/.installed $(BENCH_NODE_DIR)/node_modules/.installed
 	$(BIN)/python -m bench
 
 # Long runs (e.g. 200 kill -9 per backend; REGIE_SOAK_KILLS sets the count), kept out of `make test`.
@@ -50,4 +60,4 @@ soak: install
 	$(BIN)/pytest -m slow -s tests
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(BENCH_NODE_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage

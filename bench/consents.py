@@ -21,13 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import secrets
 import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +38,10 @@ from wallet.core import UnlockedWallet, create_wallet, unlock_wallet
 from wallet.storage import open_database
 from wallet.vault import KdfFloor, KdfParams, VaultPassphrase
 
+from .pg import scratch_database
+
 ROUNDS = int(os.environ.get("REGIE_BENCH_ROUNDS", "5"))
 GRANTS = int(os.environ.get("REGIE_BENCH_GRANTS", "100"))
-PG_URL = os.environ.get(
-    "REGIE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 VERIFIER = "https://ouderenpas.utrecht.example"
 NOW = 1_790_000_000
 
@@ -97,34 +94,6 @@ def _wallet(url: str | None, home: Path) -> tuple[UnlockedWallet, Registry]:
     return wallet, registry
 
 
-@contextmanager
-def _postgres() -> Iterator[str | None]:
-    try:
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        url = make_url(PG_URL)
-        params = {
-            "host": url.host,
-            "port": url.port or 5432,
-            "user": url.username,
-            "password": url.password,
-            "dbname": url.database,
-        }
-        admin = psycopg.connect(**params, autocommit=True, connect_timeout=3)  # type: ignore[arg-type]
-    except Exception:
-        yield None
-        return
-    name = f"regie_bench_{secrets.token_hex(6)}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(**params, autocommit=True) as again:  # type: ignore[arg-type]
-            again.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _grant_batch(wallet: UnlockedWallet, registry: Registry) -> Callable[[], float]:
     terms = consents.GrantTerms(
         verifier_id=VERIFIER,
@@ -166,7 +135,7 @@ def bench_consents() -> dict[str, Any]:
     """Rates per second and ratios of consent grants to raw single-row SQLite commits."""
     with (
         tempfile.TemporaryDirectory(dir=os.environ.get("REGIE_BENCH_DIR")) as tmp,
-        _postgres() as pg,
+        scratch_database() as pg,
     ):
         root = Path(tmp)
         cases: dict[str, Callable[[], float]] = {"raw_commit": _raw_batch(root / "raw.sqlite3")}

@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,6 +67,10 @@ _JTI = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _METHOD = re.compile(r"[A-Z]{1,16}")
 _ATH = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: ASCII white space and control characters (the URL is checked to be ASCII first)
+_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+#: distinct header keys / URLs remembered (pure results only; see _header_key, normalize_htu)
+_CACHE_ENTRIES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +99,17 @@ def normalize_htu(url: str) -> str:
     query and fragment dropped, an empty path written ``/``.
 
     Anything but an absolute ``http``/``https`` URL with a host and without user
-    info is refused (``ClaimRefused``, ``DPOP_INVALID``).
+    info is refused (``ClaimRefused``, ``DPOP_INVALID``). Results are remembered
+    (a pure function of the text; refusals are not kept).
     """
     if not isinstance(url, str) or not url or len(url) > MAX_HTU or not url.isascii():
         raise _invalid(f"htu is not an ASCII URL of at most {MAX_HTU} characters", ClaimRefused)
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    return _normalize_htu(url)
+
+
+@lru_cache(maxsize=_CACHE_ENTRIES)
+def _normalize_htu(url: str) -> str:
+    if _SPACE_OR_CONTROL.search(url):
         raise _invalid("htu contains white space or control characters", ClaimRefused)
     try:
         parts = urlsplit(url)
@@ -162,14 +173,30 @@ def _invalid(message: str, kind: type[Refused] = SignatureRefused) -> Refused:
     return kind(f"DPoP proof: {message}", code=Code.DPOP_INVALID)
 
 
-def _header_key(header: Any) -> PublicKey:
+def _header_key(header: Any) -> tuple[PublicKey, str]:
+    """The header's ``jwk`` as a key (strong, public) and its RFC 7638 thumbprint.
+
+    A client signs every proof with the same key, so the imported key is
+    remembered by the JWK's exact members (all strings): importing checks the
+    point (libsodium's ``is_valid_point`` costs about as much as a signature
+    verification). A JWK with a non-string member is imported every time.
+    """
     jwk = header.get("jwk")
     if not isinstance(jwk, dict):
         raise _invalid("the header has no 'jwk' object: the proof must carry its public key")
     try:
-        return public_key_from_jwk(jwk, registering=True)
+        if all(type(value) is str for value in jwk.values()):
+            return _imported_key(frozenset(jwk.items()))
+        key = public_key_from_jwk(jwk, registering=True)
     except Refused as exc:
         raise _invalid(f"the header's jwk cannot be used ({exc.message})") from None
+    return key, key.thumbprint()
+
+
+@lru_cache(maxsize=_CACHE_ENTRIES)
+def _imported_key(members: frozenset[tuple[str, str]]) -> tuple[PublicKey, str]:
+    key = public_key_from_jwk(dict(members), registering=True)
+    return key, key.thumbprint()
 
 
 def _check_claims(
@@ -230,7 +257,7 @@ def verify_proof(
     target = normalize_htu(htu)
     try:
         parsed = jws.parse(proof, max_bytes=DPOP_PROFILE.max_bytes)
-        key = _header_key(parsed.header)
+        key, jkt = _header_key(parsed.header)
         verified = jws.verify_parsed(
             parsed,
             profile=DPOP_PROFILE,
@@ -252,7 +279,6 @@ def verify_proof(
             raise
         kind = ClaimRefused if isinstance(exc, ClaimRefused) else SignatureRefused
         raise _invalid(exc.message, kind) from None
-    jkt = key.thumbprint()
     if expected_jkt is not None and not hmac.compare_digest(jkt.encode(), expected_jkt.encode()):
         raise SignatureRefused(
             "DPoP proof: signed by another key than the one bound to this consent or request",

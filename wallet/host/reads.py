@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -319,6 +320,18 @@ def read_release(
     return db.run(lambda conn: _read_in(conn, attempt, caches, now))
 
 
+def submit_read(
+    attempt: ReadAttempt, *, now: int, caches: CheckCaches, committer: GroupCommitter
+) -> Future[Released]:
+    """:func:`read_release` through ``committer`` without waiting: a Future of the result.
+
+    The async route awaits it (``asyncio.wrap_future``), so no thread is held
+    while the shared transaction commits; the Future raises what
+    :func:`read_release` would.
+    """
+    return committer.submit(lambda conn: _read_in(conn, attempt, caches, now))
+
+
 __all__ = [
     "DATA_PATH",
     "LEEWAY",
@@ -326,4 +339,5 @@ __all__ = [
     "Released",
     "prepare_read",
     "read_release",
+    "submit_read",
 ]

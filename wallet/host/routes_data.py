@@ -21,16 +21,24 @@ Refusals (problem+json; ``type`` = the reason, ``detail`` fixed):
 
 Each refusal is kept with its detail in ``read_refusal`` after the refused
 transaction rolled back.
+
+The route is ``async``: the checks without I/O (token parse, DPoP proof) run
+on the event loop, the read transaction on the group committer's writer
+thread, awaited as a Future; only a refusal's record goes through the thread
+pool. A read holds no thread while it waits for its commit.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.security.http import HTTPBase
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from regie_protocol.dpop import VerifiedProof
 from regie_protocol.errors import ClaimRefused, Code, MalformedInput, Refused, SignatureRefused
@@ -38,7 +46,7 @@ from regie_protocol.http import api_router
 
 from . import idempotency
 from .problems import DPOP_CHALLENGE, refusal
-from .reads import DATA_PATH, prepare_read, read_release
+from .reads import DATA_PATH, prepare_read, submit_read
 from .service import ClientDep, HostService, NowDep, ServiceDep
 
 router = api_router(tags=["data"])
@@ -119,6 +127,11 @@ def _refuse(
     return refusal(status, error, challenge=DPOP_CHALLENGE)
 
 
+async def _refused(service: HostService, error: Refused, **details: Any) -> Exception:
+    """:func:`_refuse` in the thread pool (it writes the refusal to the database)."""
+    return await run_in_threadpool(partial(_refuse, service, error, **details))
+
+
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise ClaimRefused("no Authorization header", code=Code.CLAIM_MISSING)
@@ -141,7 +154,7 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
         429: {"description": "Too many failed calls from this address."},
     },
 )
-def read_data(
+async def read_data(
     request: Request,
     service: ServiceDep,
     now: NowDep,
@@ -158,7 +171,7 @@ def read_data(
     try:
         key = idempotency.parse_key(idempotency_key)
     except MalformedInput as exc:
-        raise _refuse(service, exc, now=now, client=client, status=400) from None
+        raise await _refused(service, exc, now=now, client=client, status=400) from None
     try:
         token = _token(credentials)
         if len(request.headers.getlist("dpop")) > 1:
@@ -172,13 +185,12 @@ def read_data(
             idempotency_key=key,
         )
     except Refused as exc:
-        raise _refuse(service, exc, now=now, client=client) from None
+        raise await _refused(service, exc, now=now, client=client) from None
+    future = submit_read(attempt, now=now, caches=service.caches, committer=service.committer)
     try:
-        released = read_release(
-            service.db, attempt, now=now, caches=service.caches, committer=service.committer
-        )
+        released = await asyncio.wrap_future(future)
     except Refused as exc:
-        raise _refuse(
+        raise await _refused(
             service,
             exc,
             now=now,
@@ -186,7 +198,8 @@ def read_data(
             consent_id=attempt.consent_id,
             proof=attempt.proof,
         ) from None
-    background.add_task(service.purge_if_due, now)
+    if service.purge_due(now):
+        background.add_task(service.purge_if_due, now)
     return DataResponse.model_validate(released.to_json())
 
 

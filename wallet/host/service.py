@@ -3,7 +3,9 @@
 One :class:`HostService` lives in ``app.state.host``; the clock (a
 zero-argument callable returning integer seconds) in ``app.state.clock``, so a
 test sets the time by assigning it: no patching. Routes take them through the
-``Annotated`` dependencies below (STYLE habit 14).
+``Annotated`` dependencies below (STYLE habit 14). The dependencies are
+``async def``: they only look things up, and FastAPI would run a plain ``def``
+dependency in its thread pool, a thread hop per dependency per request.
 """
 
 from __future__ import annotations
@@ -98,6 +100,10 @@ class HostService:
             proof=proof,
         )
 
+    def purge_due(self, now: int) -> bool:
+        """Whether :meth:`purge_if_due` would purge now (a cheap check without the lock)."""
+        return now >= self._next_purge
+
     def purge_if_due(self, now: int) -> None:
         """Purge closed replay windows and old answers, at most once per :data:`PURGE_EVERY`."""
         with self._purge_lock:
@@ -107,17 +113,17 @@ class HostService:
         purge_expired(self.db, now=now)
 
 
-def get_service(request: Request) -> HostService:
+async def get_service(request: Request) -> HostService:
     service: HostService = request.app.state.host
     return service
 
 
-def get_now(request: Request) -> int:
+async def get_now(request: Request) -> int:
     clock: Clock = request.app.state.clock
     return int(clock())
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The TCP peer's address (see :mod:`wallet.host.rate_limit` about proxies)."""
     return request.client.host if request.client is not None else "unknown"
 

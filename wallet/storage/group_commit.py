@@ -4,6 +4,8 @@
 
     committer = GroupCommitter(db)
     released = committer.run(lambda conn: read_in(conn, attempt))   # blocks until committed
+    future = committer.submit(lambda conn: read_in(conn, attempt))  # or: a Future of it
+    released = await asyncio.wrap_future(future)                    # (an async route)
 
 A commit costs more than the checks of a read (about 0.6 ms on SQLite with
 ``synchronous=FULL``, 1.2 ms on local PostgreSQL), so when many callers write
@@ -30,6 +32,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -48,9 +51,19 @@ DEFAULT_MAX_BATCH = 128
 @dataclass(eq=False)
 class _Unit(Generic[T]):
     work: Callable[[Connection], T]
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Any = None
-    error: BaseException | None = None
+    #: done once the transaction holding this unit committed (result) or failed (exception)
+    future: Future[T] = field(default_factory=Future)
+
+
+_SAVEPOINT = "SAVEPOINT regie_unit"
+_RELEASE = "RELEASE SAVEPOINT regie_unit"
+_ROLLBACK = "ROLLBACK TO SAVEPOINT regie_unit"
+
+
+def _roll_back_unit(conn: Connection) -> None:
+    """Undo what the failed unit wrote; the units before it stay."""
+    conn.exec_driver_sql(_ROLLBACK)
+    conn.exec_driver_sql(_RELEASE)
 
 
 class GroupCommitter:
@@ -71,14 +84,20 @@ class GroupCommitter:
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a shared transaction; return its result once that has committed."""
+        return self.submit(work).result()
+
+    def submit(self, work: Callable[[Connection], T]) -> Future[T]:
+        """Queue ``work``; the Future holds its result once the shared transaction committed.
+
+        The Future is completed on the writer thread: an async caller awaits it with
+        ``asyncio.wrap_future`` instead of holding a thread while it waits. Cancelling
+        it works only while the unit is queued (then it never runs); once taken
+        into a batch it runs and commits (or fails) with the others.
+        """
         unit: _Unit[T] = _Unit(work)
         self._start()
         self._queue.put(unit)
-        unit.done.wait()
-        if unit.error is not None:
-            raise unit.error
-        result: T = unit.result
-        return result
+        return unit.future
 
     def close(self) -> None:
         """Finish the queued work and stop the writer thread."""
@@ -104,7 +123,7 @@ class GroupCommitter:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
+            batch = [first] if first.future.set_running_or_notify_cancel() else []
             stop = False
             while len(batch) < self._max_batch:
                 try:
@@ -114,8 +133,10 @@ class GroupCommitter:
                 if unit is None:
                     stop = True
                     break
-                batch.append(unit)
-            self._commit(batch)
+                if unit.future.set_running_or_notify_cancel():  # else cancelled while queued
+                    batch.append(unit)
+            if batch:
+                self._commit(batch)
             if stop:
                 return
 
@@ -123,19 +144,21 @@ class GroupCommitter:
         def together(conn: Connection) -> list[tuple[Any, BaseException | None]]:
             outcomes: list[tuple[Any, BaseException | None]] = []
             for unit in batch:
-                savepoint = conn.begin_nested()
+                # plain SQL: SQLAlchemy's begin_nested() compiles its SAVEPOINT
+                # statements anew each time (about 0.1 ms a unit)
+                conn.exec_driver_sql(_SAVEPOINT)
                 try:
                     result = unit.work(conn)
                 except DBAPIError as exc:
                     if _retryable(exc):
                         raise  # the whole batch runs again
-                    savepoint.rollback()
+                    _roll_back_unit(conn)
                     outcomes.append((None, _translate(exc)))
                 except Exception as exc:  # noqa: BLE001 - the caller of this unit gets it
-                    savepoint.rollback()
+                    _roll_back_unit(conn)
                     outcomes.append((None, exc))
                 else:
-                    savepoint.commit()
+                    conn.exec_driver_sql(_RELEASE)
                     outcomes.append((result, None))
             return outcomes
 
@@ -147,14 +170,15 @@ class GroupCommitter:
         self.batches += 1
         self.units += len(batch)
         for unit, (result, error) in zip(batch, outcomes, strict=True):
-            unit.result, unit.error = result, error
-            unit.done.set()
+            if error is None:
+                unit.future.set_result(result)
+            else:
+                unit.future.set_exception(error)
 
     @staticmethod
     def _fail(batch: list[_Unit[Any]], error: BaseException) -> None:
         for unit in batch:
-            unit.error = error
-            unit.done.set()
+            unit.future.set_exception(error)
 
 
 __all__ = ["DEFAULT_MAX_BATCH", "GroupCommitter"]

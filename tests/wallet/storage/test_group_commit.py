@@ -151,3 +151,22 @@ def test_a_unit_alone_that_fails_in_the_database_writes_nothing(db: Database) ->
         assert count == 0
     finally:
         committer.close()
+
+
+def test_a_unit_cancelled_while_queued_never_runs(db: Database, committer: GroupCommitter) -> None:
+    gate, entered = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> None:
+        entered.set()
+        gate.wait(timeout=30)
+
+    held = committer.submit(hold)
+    assert entered.wait(timeout=30)
+    cancelled = committer.submit(_insert(1))
+    kept = committer.submit(_insert(2))
+    assert cancelled.cancel()
+    gate.set()
+    held.result(timeout=30)
+    assert kept.result(timeout=30) == 2
+    assert cancelled.cancelled()
+    assert _ids(db) == {"r2"}
