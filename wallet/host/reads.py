@@ -198,6 +198,8 @@ def _check_time(claims: ct.ConsentClaims, now: int) -> None:
 
 
 def _check_status(conn: Connection, row: Any) -> None:
+    if row.state == ConsentState.SUSPENDED.value:  # paused, not over: the verifier keeps its data
+        raise StatusRefused("the consent is suspended", code=Code.SUSPENDED)
     if row.state != ConsentState.GIVEN.value:
         raise StatusRefused(f"the consent has ended ({row.state})", code=Code.CONSENT_ENDED)
     value = _status(conn, row)

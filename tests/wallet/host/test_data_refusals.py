@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from regie_protocol import consent as ct
 from regie_protocol._encoding import b64url_decode, b64url_encode, dumps_compact
@@ -131,6 +131,17 @@ def status_bit_suspended(w: World, g: Granted) -> httpx.Response:
     return w.read(g.token)
 
 
+def consent_state_suspended(w: World, g: Granted) -> httpx.Response:
+    # paused (a restored wallet can hold such a row): refused as suspended, not as ended,
+    # so a verifier does not purge what it may keep
+    w.db.run(
+        lambda conn: conn.execute(
+            update(Consent).where(Consent.id == g.id).values(state="suspended")  # type: ignore[arg-type]
+        )
+    )
+    return w.read(g.token)
+
+
 def consent_unknown_at_host(w: World, g: Granted) -> httpx.Response:
     stranger = SigningKey.generate(Alg.EDDSA)
     claims = ct.claims_from_json(json.loads(b64url_decode(g.token.split(".")[1])))
@@ -199,6 +210,7 @@ CASES = [
     Case("revoked_withdrawn_consent", revoked_consent, 403, "consent_ended"),
     Case("status_bit_revoked", status_bit_revoked, 403, "revoked"),
     Case("status_bit_suspended", status_bit_suspended, 403, "suspended"),
+    Case("consent_state_suspended", consent_state_suspended, 403, "suspended"),
     Case("consent_unknown_at_host", consent_unknown_at_host, 401, "consent_unknown"),
     Case(
         "verifier_no_longer_registered",
