@@ -48,6 +48,7 @@ from sqlmodel import Session
 from regie_protocol.errors import Misuse, Unavailable
 
 from ._migrate import upgrade_to_head
+from ._turns import WriterTurns
 from ._url import mask, resolve_url
 
 T = TypeVar("T")
@@ -74,6 +75,14 @@ class Database:
         self._engine = engine
         self.backend: Literal["sqlite", "postgresql"] = (
             "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
+        )
+        database = engine.url.database
+        #: SQLite: writers take turns, so a stream of group commits cannot starve
+        #: a revocation (see :mod:`wallet.storage._turns`)
+        self._turns = (
+            WriterTurns(Path(database))
+            if self.backend == "sqlite" and database and database != ":memory:"
+            else None
         )
 
     def __repr__(self) -> str:
@@ -118,16 +127,19 @@ class Database:
         *,
         write: bool = True,
         attempts: int = DEFAULT_ATTEMPTS,
+        background: bool = False,
     ) -> T:
         """Run ``work`` in one transaction, re-running it on a serialization failure.
 
         ``work`` must have no effect outside the database (it may run more than once).
+        ``background`` marks a writer that may run back to back (the group
+        committer): on SQLite it lets every other writer go first.
         """
         if attempts < 1:
             raise Misuse("attempts must be at least 1")
         for attempt in range(attempts):
             try:
-                with self._begin(write) as conn:
+                with self._begin(write, background=background) as conn:
                     return work(conn)
             except DBAPIError as exc:
                 if _retryable(exc) and attempt + 1 < attempts:
@@ -219,7 +231,19 @@ class Database:
     # --- inside ---
 
     @contextmanager
-    def _begin(self, write: bool) -> Iterator[Connection]:
+    def _begin(self, write: bool, *, background: bool = False) -> Iterator[Connection]:
+        if write and self._turns is not None:
+            if background:
+                self._turns.wait_turn()
+            else:
+                with self._turns.foreground(), self._connected(write) as conn:
+                    yield conn
+                return
+        with self._connected(write) as conn:
+            yield conn
+
+    @contextmanager
+    def _connected(self, write: bool) -> Iterator[Connection]:
         with self._engine.connect() as conn:
             if not write and self.backend == "sqlite":
                 conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})

@@ -163,7 +163,7 @@ class GroupCommitter:
             return outcomes
 
         try:
-            outcomes = self._db.run(together)
+            outcomes = self._db.run(together, background=True)
         except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
             self._fail(batch, exc if isinstance(exc, Exception) else Unavailable(repr(exc)))
             return

@@ -11,10 +11,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from regie_protocol.errors import ClaimRefused, Code, Misuse, Unavailable
-from wallet.storage import Database, Record
+from wallet.storage import Database, Record, open_database
 from wallet.storage.group_commit import GroupCommitter
 
-from .conftest import NOW, add_wallet
+from .conftest import NOW, Target, add_wallet
 
 
 def _record(i: int) -> dict[str, object]:
@@ -170,3 +170,38 @@ def test_a_unit_cancelled_while_queued_never_runs(db: Database, committer: Group
     assert kept.result(timeout=30) == 2
     assert cancelled.cancelled()
     assert _ids(db) == {"r2"}
+
+
+@pytest.mark.parametrize("target", ["sqlite"], indirect=True)
+def test_a_foreground_writer_is_not_starved_by_back_to_back_batches(
+    target: Target, db: Database, committer: GroupCommitter
+) -> None:
+    # SQLite only: PostgreSQL has row locks and a queue; SQLite's busy handler only polls.
+    # Each batch holds the write lock for about 20 ms and the next starts at once; another
+    # writer with a 300 ms busy timeout still gets its turn (wallet.storage._turns).
+    other = open_database(None, home=target.home, busy_timeout_ms=300)
+    stop = threading.Event()
+    counter = iter(range(1000, 100_000))
+
+    def slow(conn: Connection) -> None:
+        conn.execute(insert(Record).values(**_record(next(counter))))
+        threading.Event().wait(0.02)
+
+    def reader_loop() -> None:
+        while not stop.is_set():
+            committer.run(slow)
+
+    loops = [threading.Thread(target=reader_loop) for _ in range(2)]
+    for loop in loops:
+        loop.start()
+    try:
+        while committer.batches < 5:
+            threading.Event().wait(0.01)
+        for i in range(5):
+            other.run(_insert(i))  # each must get the lock between two batches
+    finally:
+        stop.set()
+        for loop in loops:
+            loop.join()
+        other.dispose()
+    assert {f"r{i}" for i in range(5)} <= _ids(db)
