@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
+from wallet.config import config_from_env
 from wallet.host.host_key import load_or_create_host_key, public_jwk
 from wallet.host.settings import HostSettings
 
@@ -32,17 +34,29 @@ HomeOpt = Annotated[
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (names, not a bind)
 
 
-def _settings(home: Path | None, url: str | None, host: str, port: int) -> HostSettings:
+def _settings(home: Path | None, url: str | None, host: str, port: int | None) -> HostSettings:
+    if url is None and port is None:  # serve where this wallet's consents say the host is
+        return HostSettings.from_env(home=home_dir(home))
     if url is None and not os.environ.get("REGIE_WALLET_HOST_URL"):
         shown = "127.0.0.1" if host in _WILDCARDS else host
         url = f"http://{shown}:{port}"
     return HostSettings.from_env(home=home_dir(home), host_url=url)
 
 
+def _listen_port(settings: HostSettings, port: int | None) -> int:
+    if port is not None:
+        return port
+    parts = urlsplit(settings.host_url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
 @handle_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8002,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port to listen on (default: the port of the host URL, 8002)."),
+    ] = None,
     url: Annotated[
         str | None,
         typer.Option(help="The public base URL (default: $REGIE_WALLET_HOST_URL)."),
@@ -55,9 +69,18 @@ def serve(
     from wallet.host.app import create_app
 
     settings = _settings(home, url, host, port)
+    named = config_from_env(home_dir(home)).host_url
     app = create_app(settings)
     out.print(f"Wallet host at {settings.host_url}", markup=False, highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if settings.host_url != named:
+        err.print(
+            f"Note: consents from this wallet name the host {named}. Set "
+            f"REGIE_WALLET_HOST_URL={settings.host_url} for your regie commands, or verifiers "
+            "will look for the status of your consents in the wrong place.",
+            markup=False,
+            highlight=False,
+        )
+    uvicorn.run(app, host=host, port=_listen_port(settings, port), log_level="info")
 
 
 @handle_errors

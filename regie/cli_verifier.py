@@ -95,11 +95,13 @@ def register(
         write_public_json(signing, identity.signing_key.public_key.to_jwk())
         write_public_json(encryption, identity.encryption_key.public_key.to_jwk())
         write_public_json(out_dir / "registration.json", registration)
+        bases = registration.get("legal_bases") or []
         err.print(
             f"regie registry add REGISTRY --key REGISTRAR_KEY --verifier {identity.id} "
             f"--name '{identity.name}' --jwk {signing} --enc-jwk {encryption} "
             f"--attributes {','.join(registration['attributes'])} "
-            f"--purposes {','.join(registration['purposes'])}",
+            f"--purposes {','.join(registration['purposes'])}"
+            + (f" --legal-bases {','.join(bases)}" if bases else ""),
             markup=False,
             highlight=False,
         )
