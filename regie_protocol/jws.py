@@ -19,7 +19,7 @@ docs/decisions/0002-jose-library-and-strict-layer.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -69,6 +69,8 @@ class VerifiedJWS(NamedTuple):
 
 
 Keys = PublicKey | Mapping[str, PublicKey]
+#: ``(payload segment, max JSON depth) -> the claims decoded from exactly that text, or None``
+KnownPayloads = Callable[[str, int], Mapping[str, Any] | None]
 #: builds the NamedTuples above from all their fields without their Python-level __new__
 _new = tuple.__new__
 
@@ -106,10 +108,24 @@ class _FrozenDict(dict[str, Any]):
         raise TypeError("a verified header is read-only")
 
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse  # type: ignore[assignment]
+    # ``|=`` is dict's own C slot and would bypass ``update``
+    __ior__ = _refuse  # type: ignore[assignment]
 
 
-def parse(token: str | bytes, *, max_bytes: int, limits: Limits = DEFAULT_LIMITS) -> UnverifiedJWS:
-    """Split and decode a compact JWS strictly. The result is unverified."""
+def parse(
+    token: str | bytes,
+    *,
+    max_bytes: int,
+    limits: Limits = DEFAULT_LIMITS,
+    known: KnownPayloads | None = None,
+) -> UnverifiedJWS:
+    """Split and decode a compact JWS strictly. The result is unverified.
+
+    ``known`` (optional) looks up a payload the caller decoded before from the
+    same segment text under the same depth limit and keeps read-only; on a miss
+    (None) the payload is decoded strictly here, as without it. Nothing else is
+    skipped: size, parts, header and signature are read on every call.
+    """
     if isinstance(token, bytes):
         if len(token) > max_bytes:
             raise MalformedInput(
@@ -134,13 +150,14 @@ def parse(token: str | bytes, *, max_bytes: int, limits: Limits = DEFAULT_LIMITS
         )
     max_depth = limits.max_json_depth
     header = _decode_header(token[:first], max_depth)
-    claims = loads_strict(
-        b64url_decode(token[first + 1 : second], what="JWS payload"),
-        max_depth=max_depth,
-        what="JWS payload",
-    )
-    if type(claims) is not dict:
-        raise MalformedInput("the JWS payload is not a JSON object")
+    segment = token[first + 1 : second]
+    claims = None if known is None else known(segment, max_depth)
+    if claims is None:
+        claims = loads_strict(
+            b64url_decode(segment, what="JWS payload"), max_depth=max_depth, what="JWS payload"
+        )
+        if type(claims) is not dict:
+            raise MalformedInput("the JWS payload is not a JSON object")
     signature = b64url_decode(token[second + 1 :], what="JWS signature")
     # every part decoded as base64url, so the token is ASCII here
     return _new(UnverifiedJWS, (header, claims, token[:second].encode("ascii"), signature))
@@ -287,6 +304,7 @@ def verify_parsed(
 __all__ = [
     "BASE_HEADER_MEMBERS",
     "Keys",
+    "KnownPayloads",
     "TokenProfile",
     "UnverifiedJWS",
     "VerifiedJWS",

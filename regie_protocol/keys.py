@@ -5,7 +5,8 @@
   weak or non-canonical points.
 * A signing key exports its private JWK only when the caller names the
   protection: :class:`Unprotected` or :class:`Passphrase` (STYLE habit 11).
-* Thumbprints follow RFC 7638, thumbprint URIs RFC 9278.
+* Thumbprints follow RFC 7638, thumbprint URIs RFC 9278. A public key computes
+  its thumbprint once: its key material never changes.
 
 Ed25519 runs on libsodium (PyNaCl): it verifies about twice as fast as
 OpenSSL here and rejects non-canonical and small-order encodings
@@ -70,6 +71,8 @@ class PublicKey:
     algs: ClassVar[frozenset[str]]
     #: the ``alg`` value Regie writes for this key type
     sign_alg: ClassVar[Alg]
+    #: the RFC 7638 thumbprint, computed on first use (the key material never changes)
+    _thumbprint: str
 
     def verify(self, message: bytes, signature: bytes) -> None:
         raise NotImplementedError
@@ -81,7 +84,11 @@ class PublicKey:
         return {**self.required_members(), "kid": self.thumbprint(), "alg": self.sign_alg.value}
 
     def thumbprint(self) -> str:
-        return thumbprint_of(self.required_members())
+        try:
+            return self._thumbprint
+        except AttributeError:
+            value = self._thumbprint = thumbprint_of(self.required_members())
+            return value
 
     def thumbprint_uri(self) -> str:
         return THUMBPRINT_URI_PREFIX + self.thumbprint()
@@ -104,7 +111,7 @@ class Ed25519PublicKey(PublicKey):
     algs = frozenset({Alg.EDDSA.value, Alg.ED25519.value})
     sign_alg = Alg.EDDSA
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_raw", "_thumbprint")
 
     def __init__(self, raw: bytes) -> None:
         if len(raw) != 32:
@@ -141,7 +148,7 @@ class P256PublicKey(PublicKey):
     algs = frozenset({Alg.ES256.value})
     sign_alg = Alg.ES256
 
-    __slots__ = ("_key", "_x", "_y")
+    __slots__ = ("_key", "_thumbprint", "_x", "_y")
 
     def __init__(self, x: bytes, y: bytes) -> None:
         if len(x) != 32 or len(y) != 32:

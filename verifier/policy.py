@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
@@ -61,9 +62,17 @@ def is_under(uri: str, base: str) -> bool:
     return not any(segment in (".", "..") for segment in parts.path.split("/"))
 
 
+@lru_cache(maxsize=MAX_LEEWAY + 1)
+def _limits_with(leeway: int) -> Limits:
+    return replace(DEFAULT_LIMITS, leeway_seconds=leeway)
+
+
 def _longest_base(uri: str, bases: Collection[str]) -> str | None:
-    matches = [base for base in bases if is_under(uri, base)]
-    return max(matches, key=len) if matches else None
+    found = None
+    for base in bases:
+        if (found is None or len(base) > len(found)) and is_under(uri, base):
+            found = base
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +124,8 @@ class ConsentPolicy:
 
     @property
     def limits(self) -> Limits:
-        """The protocol limits with this policy's leeway."""
-        return replace(DEFAULT_LIMITS, leeway_seconds=self.leeway)
+        """The protocol limits with this policy's leeway (one immutable value per leeway)."""
+        return _limits_with(self.leeway)
 
     def now(self) -> int:
         value = self.clock()

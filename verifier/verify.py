@@ -62,18 +62,23 @@ class VerifiedConsentToken:
         )
 
 
+def _wholes(attribute: str) -> set[str]:
+    """``address.locality`` -> ``{"address", "address.locality"}``."""
+    parts = attribute.split(".")
+    return {".".join(parts[:n]) for n in range(1, len(parts) + 1)}
+
+
 def covers(consented: Iterable[str], attribute: str) -> bool:
     """``attribute`` is consented itself or as part of a consented whole."""
-    parts = attribute.split(".")
-    wholes = {".".join(parts[:n]) for n in range(1, len(parts) + 1)}
-    return not wholes.isdisjoint(consented)
+    return not _wholes(attribute).isdisjoint(consented)
 
 
 def details_for(
     details: Iterable[AuthorizationDetail], attribute: str, *, action: str = "present"
 ) -> list[AuthorizationDetail]:
     """The entries that consent to ``attribute`` for ``action``."""
-    return [d for d in details if action in d.actions and covers(d.claims, attribute)]
+    wholes = _wholes(attribute)
+    return [d for d in details if action in d.actions and not wholes.isdisjoint(d.claims)]
 
 
 def check_scope(claims: ConsentClaims, attributes: Collection[str], purpose: str | None) -> None:

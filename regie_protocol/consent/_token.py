@@ -23,6 +23,12 @@ Verification (:func:`verify_consent`) goes:
 5. the claims into :class:`ConsentClaims` (closed objects, DPV vocabularies,
    attribute ids): see :mod:`._model`.
 
+A payload whose token passed all of this once is kept decoded, with its
+:class:`ConsentClaims`, by its exact text (:mod:`._payloads`), so a verifier
+that sees the same token on every read does not decode and validate it again.
+Steps 1-4 run on every call all the same; nothing about a call (key, time,
+audience, outcome) is kept.
+
 What stays with the caller: the status-list check (``status``), the DPoP proof
 against ``cnf.jkt``, the ``jti`` use counter and the verifier's registration.
 """
@@ -42,6 +48,7 @@ from ..keys import Alg, PublicKey, SigningKey, random_bytes
 from ..limits import DEFAULT_LIMITS, Limits
 from . import _fields as f
 from ._model import ConsentClaims, claims_from_json
+from ._payloads import PAYLOADS, VerifiedPayload
 
 CONSENT_TYP = "regie-consent+jwt"
 #: the longest a consent may run (``exp - iat``): 400 days, a little over a year
@@ -130,7 +137,21 @@ def sign_consent(claims: ConsentClaims, *, holder_key: SigningKey) -> str:
 
 def parse_consent(token: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> UnverifiedConsent:
     """Parse a consent token without checking it: ``typ``, and the shape of ``iss`` and ``jti``."""
-    parsed = jws.parse(token, max_bytes=CONSENT_PROFILE.max_bytes, limits=limits)
+    parsed, iss, jti = _parse(token, limits, known=None)
+    return UnverifiedConsent(
+        header=parsed.header,
+        unverified_claims=parsed.unverified_claims,
+        iss=iss,
+        jti=jti,
+        parsed=parsed,
+    )
+
+
+def _parse(
+    token: str | bytes, limits: Limits, known: jws.KnownPayloads | None
+) -> tuple[jws.UnverifiedJWS, str, str]:
+    """The parsed token, its ``iss`` and its ``jti`` (shapes checked, nothing else)."""
+    parsed = jws.parse(token, max_bytes=CONSENT_PROFILE.max_bytes, limits=limits, known=known)
     if parsed.header.get("typ") != CONSENT_TYP:
         raise SignatureRefused(
             f"typ {parsed.header.get('typ')!r} is not {CONSENT_TYP!r}: this is not a consent token",
@@ -140,11 +161,7 @@ def parse_consent(token: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Unv
     for name in ("iss", "jti"):
         if name not in claims:
             raise f.refuse(name, "is missing", code=Code.CLAIM_MISSING)
-    iss = f.uri(claims["iss"], "iss")
-    jti = f.identifier(claims["jti"], "jti")
-    return UnverifiedConsent(
-        header=parsed.header, unverified_claims=claims, iss=iss, jti=jti, parsed=parsed
-    )
+    return parsed, f.uri(claims["iss"], "iss"), f.identifier(claims["jti"], "jti")
 
 
 def _holder_key(holder_keys: HolderKeys, iss: str) -> PublicKey:
@@ -174,19 +191,26 @@ def verify_consent(
     """Verify a consent token for the verifier ``audience`` at ``now`` (raises Refused)."""
     if not isinstance(audience, str) or not audience:
         raise Misuse("verify_consent needs the verifier's own identifier as audience")
-    unverified = parse_consent(token, limits=limits)
-    key = _holder_key(holder_keys, unverified.iss)
+    # a payload that verified before comes decoded, with its claims, from PAYLOADS (keyed by
+    # its exact text); every check below runs on every call all the same
+    parsed, iss, _ = _parse(token, limits, known=PAYLOADS.get)
+    key = _holder_key(holder_keys, iss)
     verified = jws.verify_parsed(
-        unverified.parsed,
+        parsed,
         profile=CONSENT_PROFILE,
         keys=key,
         now=now,
         audience=audience,
         limits=limits,
     )
-    return VerifiedConsent(
-        claims=claims_from_json(verified.claims), header=verified.header, key=key
-    )
+    payload = verified.claims
+    if type(payload) is VerifiedPayload:
+        claims = payload.claims
+    else:
+        claims = claims_from_json(payload)
+        segment = parsed.signing_input.partition(b".")[2].decode("ascii")
+        PAYLOADS.put(segment, limits.max_json_depth, payload, claims)
+    return VerifiedConsent(claims=claims, header=verified.header, key=key)
 
 
 __all__ = [

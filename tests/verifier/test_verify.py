@@ -270,3 +270,55 @@ def test_policy_refuses_a_bad_statement() -> None:
     for changes in bad:
         with pytest.raises(Misuse):
             world.policy(**changes)
+
+
+WARM: dict[str, tuple[type[RegieError], Code, Callable[[World], dict[str, Any]]]] = {
+    "other-attributes": (
+        ClaimRefused,
+        Code.NOT_CONSENTED,
+        lambda w: {"attributes": frozenset({"income"})},
+    ),
+    "other-purpose": (ClaimRefused, Code.NOT_CONSENTED, lambda w: {"purpose": MARKETING}),
+    "other-audience": (
+        ClaimRefused,
+        Code.AUDIENCE_MISMATCH,
+        lambda w: {"audience": OTHER_VERIFIER},
+    ),
+    "host-no-longer-trusted": (
+        SignatureRefused,
+        Code.ISSUER_UNTRUSTED,
+        lambda w: {"trusted_hosts": {}},
+    ),
+    "holder-key-removed": (SignatureRefused, Code.KEY_UNKNOWN, lambda w: {"holder_keys": {}}),
+}
+
+
+@pytest.mark.parametrize("name", list(WARM))
+def test_a_token_verified_before_meets_the_policy_of_each_call(name: str) -> None:
+    """Verifying a token once (its payload is then cached) decides nothing for the next call."""
+    expected, code, changes = WARM[name]
+    world = make_world()
+    token = world.token()
+    cache = world.cache()
+    verify_consent_token(token, world.policy(), status=cache)
+    with pytest.raises(expected) as caught:
+        verify_consent_token(token, world.policy(**changes(world)), status=cache)
+    assert caught.value.code is code, caught.value
+    assert verify_consent_token(token, world.policy(), status=cache).jti == "consent-0001"
+
+
+def test_a_token_verified_before_meets_the_clock_and_status_of_each_call() -> None:
+    world = make_world()
+    token = world.token()
+    policy = world.policy()
+    cache = world.cache(policy)
+    verify_consent_token(token, policy, status=cache)
+    world.server.set(STATUS_URI, IDX, Status.INVALID)
+    world.clock.now += 301  # past the list's ttl: the cache fetches it again
+    with pytest.raises(StatusRefused) as caught:
+        verify_consent_token(token, policy, status=cache)
+    assert caught.value.code is Code.REVOKED
+    world.clock.now += 91 * 86400
+    with pytest.raises(TimeRefused) as expired:
+        verify_consent_token(token, policy, status=cache)
+    assert expired.value.code is Code.EXPIRED
