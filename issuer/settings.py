@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from regie_protocol.errors import Misuse, RegieError
+from regie_protocol.settings_env import settings_errors
 
 from .issuer import check_issuer_id
 from .state import check_private_file
@@ -125,12 +126,9 @@ class IssuerSettings(BaseSettings):
 
 def describe_errors(exc: ValidationError) -> str:
     """One line per wrong value, naming the environment variable; never the value itself."""
-    lines = ["the issuer settings are not valid:"]
-    for error in exc.errors(include_input=False, include_url=False):
-        field = ".".join(str(part) for part in error["loc"]) or "settings"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"  {ENV_PREFIX}{field.upper()} ({field}): {message}")
-    return "\n".join(lines)
+    return settings_errors(
+        exc, title="the issuer settings", variable=lambda field: f"{ENV_PREFIX}{field.upper()}"
+    )
 
 
 __all__ = ["ENV_PREFIX", "MIN_ADMIN_TOKEN_CHARS", "IssuerSettings", "describe_errors"]

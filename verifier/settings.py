@@ -18,7 +18,6 @@ the SQLite database.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from regie_protocol.errors import Misuse, RegieError
+from regie_protocol.settings_env import settings_errors, settings_values
 
 from .trust import check_base_url
 
@@ -70,20 +70,7 @@ class VerifierSettings(BaseModel):
         cls, environ: Mapping[str, str] | None = None, **overrides: Any
     ) -> VerifierSettings:
         """Settings from ``environ`` (default ``os.environ``); ``overrides`` win."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {f: env[name] for f, name in ENV_VARS.items() if env.get(name)}
-        if "home" not in values:
-            regie_home = env.get("REGIE_HOME")
-            if regie_home:
-                values["home"] = Path(regie_home) / "verifier"
-            else:
-                import platformdirs
-
-                values["home"] = Path(platformdirs.user_data_dir("regie", appauthor=False)) / (
-                    "verifier"
-                )
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(**settings_values(ENV_VARS, environ, overrides, {"home": _default_home}))
 
     @field_validator("base_url")
     @classmethod
@@ -107,14 +94,20 @@ class VerifierSettings(BaseModel):
         return self.database_url or self.home / DATABASE_FILE
 
 
+def _default_home(env: Mapping[str, str]) -> Path:
+    regie_home = env.get("REGIE_HOME")
+    if regie_home:
+        return Path(regie_home) / "verifier"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("regie", appauthor=False)) / "verifier"
+
+
 def describe_errors(exc: ValidationError) -> str:
     """One line per wrong value, naming the environment variable; never the value itself."""
-    lines = ["the verifier settings are not valid:"]
-    for error in exc.errors(include_input=False, include_url=False):
-        field = ".".join(str(part) for part in error["loc"]) or "settings"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"  {ENV_VARS.get(field, field)} ({field}): {message}")
-    return "\n".join(lines)
+    return settings_errors(
+        exc, title="the verifier settings", variable=lambda field: ENV_VARS.get(field, field)
+    )
 
 
 __all__ = [

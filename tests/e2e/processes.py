@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,11 +24,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.serving import START_TIMEOUT, free_port, stop_process
+
 #: the ``regie`` console script of this environment (``.venv/bin/regie``)
 REGIE = Path(sys.executable).with_name("regie")
 COMMAND_TIMEOUT = 120.0
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 5
 #: characters of each server log printed at the end
 LOG_TAIL = 4000
@@ -77,13 +76,6 @@ class Role:
         return json.loads(self.run(*args, "--json").stdout)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     name: str
@@ -124,7 +116,7 @@ class Servers:
             self.started.append(server)
             if self._wait(server, ready, is_ours):
                 return server
-            self._stop(server)
+            stop_process(server.process)
             if "address already in use" not in log.read_text(errors="replace").lower():
                 pytest.fail(f"{role.name} did not start:\n{log.read_text(errors='replace')}")
         pytest.fail(f"{role.name}: no free port in {PORT_ATTEMPTS} attempts")
@@ -146,23 +138,13 @@ class Servers:
             time.sleep(0.1)
         return False
 
-    @staticmethod
-    def _stop(server: Server) -> None:
-        if server.process.poll() is None:
-            server.process.terminate()
-            try:
-                server.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait(timeout=STOP_TIMEOUT)
-
     def stop_all(self) -> None:
         """Stop every server, then print the end of each log (shown when the test failed)."""
         for server in reversed(self.started):
-            self._stop(server)
+            stop_process(server.process)
         for server in self.started:
             tail = server.log.read_text(errors="replace")[-LOG_TAIL:]
             print(f"--- {server.name} at {server.base} ({server.log.name}) ---\n{tail}")
 
 
-__all__ = ["REGIE", "Role", "Server", "Servers", "clean_environment", "free_port"]
+__all__ = ["REGIE", "Role", "Server", "Servers", "clean_environment"]

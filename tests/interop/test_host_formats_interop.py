@@ -29,11 +29,9 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from joserfc import jwt as jose_jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OKPKey
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from regie_protocol.consent_request import REQUEST_TYP, ConsentRequestClaims, sign_request
 from regie_protocol.dpop import DPOP_TYP, access_token_hash, create_proof, verify_proof
@@ -47,6 +45,7 @@ from regie_protocol.release import (
     encrypt_release,
 )
 from tests.interop.node_peer import run_peer
+from tests.interop.pyjwt_keys import pyjwt_keypair
 
 pytestmark = pytest.mark.interop
 
@@ -128,19 +127,9 @@ def test_pyjwt_refuses_a_tampered_regie_dpop_proof() -> None:
 # --- DPoP: they sign, Regie verifies -------------------------------------------------------
 
 
-def _pyjwt_keypair(alg: Alg) -> tuple[Any, dict[str, Any]]:
-    if alg is Alg.EDDSA:
-        private: Any = ed25519.Ed25519PrivateKey.generate()
-        jwk = OKPAlgorithm.to_jwk(private.public_key(), as_dict=True)
-    else:
-        private = ec.generate_private_key(ec.SECP256R1())
-        jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
-    return private, dict(jwk)
-
-
 @pytest.mark.parametrize("alg", ALGS)
 def test_regie_accepts_pyjwt_dpop_proofs(alg: Alg) -> None:
-    private, jwk = _pyjwt_keypair(alg)
+    private, jwk = pyjwt_keypair(alg)
     proof = pyjwt.encode(
         dpop_claims(), private, algorithm=alg.value, headers={"typ": DPOP_TYP, "jwk": jwk}
     )
@@ -161,8 +150,8 @@ def test_regie_accepts_joserfc_dpop_proofs(alg: str, curve: str) -> None:
 
 def test_regie_refuses_a_pyjwt_proof_for_another_key() -> None:
     """Negative control: a valid proof by a key other than the bound one."""
-    private, jwk = _pyjwt_keypair(Alg.ES256)
-    _, other = _pyjwt_keypair(Alg.ES256)
+    private, jwk = pyjwt_keypair(Alg.ES256)
+    _, other = pyjwt_keypair(Alg.ES256)
     proof = pyjwt.encode(
         dpop_claims(), private, algorithm="ES256", headers={"typ": DPOP_TYP, "jwk": jwk}
     )

@@ -18,16 +18,15 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from joserfc import jwt as jose_jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OKPKey
 from joserfc.jwt import JWTClaimsRegistry
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from regie_protocol import jws
 from regie_protocol.errors import ClaimRefused, Code, MalformedInput, RegieError
 from regie_protocol.keys import Alg, SigningKey, public_key_from_jwk
+from tests.interop.pyjwt_keys import pyjwt_keypair
 from tests.protocol.jws_forge import forge
 
 pytestmark = pytest.mark.interop
@@ -125,19 +124,9 @@ def test_their_verification_fails_on_a_tampered_regie_token(signing_key: Signing
 # --- they sign, Regie verifies ------------------------------------------------------------
 
 
-def _pyjwt_keypair(alg: Alg) -> tuple[Any, dict[str, Any]]:
-    if alg is Alg.EDDSA:
-        private: Any = ed25519.Ed25519PrivateKey.generate()
-        jwk = OKPAlgorithm.to_jwk(private.public_key(), as_dict=True)
-    else:
-        private = ec.generate_private_key(ec.SECP256R1())
-        jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
-    return private, dict(jwk)
-
-
 @pytest.mark.parametrize("alg", [Alg.EDDSA, Alg.ES256])
 def test_regie_verifies_pyjwt_tokens(alg: Alg) -> None:
-    private, jwk = _pyjwt_keypair(alg)
+    private, jwk = pyjwt_keypair(alg)
     kid = public_key_from_jwk(jwk).thumbprint()
     token = pyjwt.encode(CLAIMS, private, algorithm=alg.value, headers={"typ": TYP, "kid": kid})
     verified = regie_verify(token, jwk)
@@ -176,7 +165,7 @@ def test_evidence_pyjwt_has_no_ed25519_alg() -> None:
         pyjwt_decode(token, jwk, ["Ed25519"])
     with pytest.raises(pyjwt.InvalidAlgorithmError, match="not allowed"):
         pyjwt_decode(token, jwk, ["EdDSA"])
-    private, _ = _pyjwt_keypair(Alg.EDDSA)
+    private, _ = pyjwt_keypair(Alg.EDDSA)
     with pytest.raises(NotImplementedError):
         pyjwt.encode(CLAIMS, private, algorithm="Ed25519")
 

@@ -8,8 +8,6 @@ waits (bounded) until it answers and always stops it.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -22,18 +20,11 @@ from issuer.metadata import PRE_AUTHORIZED_GRANT
 from regie_protocol import sdjwt
 from regie_protocol.keys import Alg, SigningKey, public_key_from_jwk
 from regie_protocol.statuslist import Status, verify_status_list
+from tests.serving import free_port, serve_process
 
 from .service_harness import ADMIN, ADMIN_TOKEN, BRP, BRP_CONFIG, key_proof, write_key
 
 pytestmark = pytest.mark.service
-START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -52,28 +43,9 @@ def server(tmp_path: Path) -> Iterator[str]:
         sys.executable, "-m", "uvicorn", "--factory", "issuer.app:create_app_from_env",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail("uvicorn exited: " + (tmp_path / "server.log").read_text())
-                try:
-                    httpx.get(base + "/.well-known/jwt-vc-issuer", timeout=1.0)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"uvicorn did not answer within {START_TIMEOUT} s")
-                    time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    ready = base + "/.well-known/jwt-vc-issuer"
+    with serve_process(command, env=env, log=tmp_path / "server.log", ready=ready, name="uvicorn"):
+        yield base
 
 
 def test_flow_over_real_http(server: str) -> None:

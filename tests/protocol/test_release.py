@@ -44,6 +44,7 @@ from regie_protocol.release import (
     encrypt_release,
 )
 from tests.conftest import NOW
+from tests.protocol.mutations import DROP, JSON_VALUES, mutated
 
 KEY_A = EncryptionKey.generate()
 KEY_B = EncryptionKey.generate()
@@ -53,7 +54,6 @@ SD_JWT = (
 )
 CONTENT = ReleaseContent(consent_id="consent-0001", presentations=(SD_JWT,), sealed_at=NOW)
 LOW_ORDER_X25519 = b64url_encode(bytes(32))
-DROP = object()
 
 
 def good_header() -> dict[str, Any]:
@@ -392,25 +392,14 @@ def test_valid_releases_round_trip(
 @SETTINGS
 @given(data=st.data())
 def test_mutated_releases_give_only_regie_errors(data: st.DataObject) -> None:
-    raw = bytearray(GOOD.encode())
-    for _ in range(data.draw(st.integers(1, 4))):
-        at = data.draw(st.integers(0, len(raw) - 1))
-        raw[at] = data.draw(st.integers(0, 255))
     with contextlib.suppress(RegieError):
-        decrypt_release(bytes(raw), keys=KEY_A)
-
-
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
+        decrypt_release(mutated(data, GOOD), keys=KEY_A)
 
 
 @SETTINGS
-@given(name=st.sampled_from(["consent_id", "presentations", "sealed_at", "extra"]), value=_json)
+@given(
+    name=st.sampled_from(["consent_id", "presentations", "sealed_at", "extra"]), value=JSON_VALUES
+)
 def test_content_with_one_value_replaced_gives_only_claim_refusals(name: str, value: Any) -> None:
     payload: dict[str, Any] = CONTENT.to_json()
     payload[name] = value
@@ -424,7 +413,7 @@ def test_content_with_one_value_replaced_gives_only_claim_refusals(name: str, va
 
 
 @SETTINGS
-@given(header=st.dictionaries(st.sampled_from([*sorted(good_header()), "epk"]), _json))
+@given(header=st.dictionaries(st.sampled_from([*sorted(good_header()), "epk"]), JSON_VALUES))
 def test_arbitrary_headers_give_only_regie_errors(header: dict[str, Any]) -> None:
     token = rewrite_header(GOOD, lambda h: h.update(header))
     with contextlib.suppress(RegieError):

@@ -6,61 +6,35 @@ by PyJWT with the public JWK that ``consent show --json`` prints.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import jwt
 import pytest
-from typer.testing import CliRunner
 
-from regie.cli import app
+from tests.regie.consent_cli import citizen_environment, run, run_json
 from tests.wallet.consents.helpers import (
     HOST_URL,
-    PASSPHRASE,
     UNREGISTERED,
     VERIFIER,
     Setup,
     setup_wallet,
     snapshot,
 )
-from tests.wallet.storage.conftest import Target, target
+from tests.wallet.databases import Target, target
 from wallet.storage import Database
 
 __all__ = ["target"]
 
-runner = CliRunner()
-
 
 @pytest.fixture
 def env(target: Target, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Target, Setup]]:
-    for name, value in {
-        "REGIE_HOME": str(target.home),
-        "REGIE_KDF": "unsafe-fast",
-        "REGIE_PASSPHRASE": PASSPHRASE,
-        "REGIE_WALLET_HOST_URL": HOST_URL,
-    }.items():
-        monkeypatch.setenv(name, value)
-    if target.url:
-        monkeypatch.setenv("REGIE_DATABASE_URL", target.url)
-    else:
-        monkeypatch.delenv("REGIE_DATABASE_URL", raising=False)
+    citizen_environment(monkeypatch, target.home, target.url)
     db = target.open()
     try:
         yield target, setup_wallet(db, now=int(time.time()))
     finally:
         db.dispose()
-
-
-def run(*args: str) -> Any:
-    return runner.invoke(app, ["consent", *args])
-
-
-def run_json(*args: str) -> Any:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 GRANT = [

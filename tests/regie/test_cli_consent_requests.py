@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from regie.cli import app
 from regie_protocol import sdjwt
@@ -24,8 +24,10 @@ from regie_protocol.consent import LocalizedText
 from regie_protocol.consent_request import ConsentRequestClaims, sign_request
 from regie_protocol.keys import Alg, SigningKey, public_key_from_jwk
 from regie_protocol.release import decrypt_release
-from tests.wallet.consents.helpers import PASSPHRASE, SERVICE, snapshot
+from tests.regie.consent_cli import citizen_environment, run, run_json, runner
+from tests.wallet.consents.helpers import SERVICE, snapshot
 from tests.wallet.credentials.helpers import ISSUER_ID, AsgiFetcher, start_issuer
+from tests.wallet.databases import Target, target
 from tests.wallet.requests.helpers import (
     DAY,
     GOV_TASK,
@@ -37,7 +39,6 @@ from tests.wallet.requests.helpers import (
     verifier_keys,
 )
 from tests.wallet.requests.test_reseal import MOVED
-from tests.wallet.storage.conftest import Target, target
 from wallet import requests
 from wallet.core import wallet_ids
 from wallet.inbox import accept_request, answer_for
@@ -46,41 +47,15 @@ from wallet.storage import Database, Release, open_database
 
 __all__ = ["target"]
 
-runner = CliRunner()
-
-
-def _environment(monkeypatch: pytest.MonkeyPatch, home: Path, url: str | None) -> None:
-    for name, value in {
-        "REGIE_HOME": str(home),
-        "REGIE_KDF": "unsafe-fast",
-        "REGIE_PASSPHRASE": PASSPHRASE,
-        "REGIE_WALLET_HOST_URL": HOST_URL,
-    }.items():
-        monkeypatch.setenv(name, value)
-    if url:
-        monkeypatch.setenv("REGIE_DATABASE_URL", url)
-    else:
-        monkeypatch.delenv("REGIE_DATABASE_URL", raising=False)
-
 
 @pytest.fixture
 def env(target: Target, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Target, World]]:
-    _environment(monkeypatch, target.home, target.url)
+    citizen_environment(monkeypatch, target.home, target.url)
     db = target.open()
     try:
         yield target, make_world(db, now=int(time.time()))
     finally:
         db.dispose()
-
-
-def run(*args: str) -> Result:
-    return runner.invoke(app, ["consent", *args])
-
-
-def run_json(*args: str) -> Any:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def _snap(target: Target) -> tuple[object, ...]:
@@ -225,7 +200,7 @@ def test_a_new_address_reseals_through_wallet_receive(
 ) -> None:
     """init → trust → receive → registry → request → approve → receive a move → resealed."""
     home = tmp_path / "home"
-    _environment(monkeypatch, home, None)
+    citizen_environment(monkeypatch, home, None)
     now = int(time.time())
     issuer = start_issuer(tmp_path, now=now)
     monkeypatch.setattr("regie.cli_wallet.make_fetcher", lambda: AsgiFetcher(issuer.app))

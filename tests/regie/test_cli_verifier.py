@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from regie.cli import app
 from regie_protocol.registry import RegisteredVerifier
 from tests.verifier.host_world import BRP, DESK, HOST_URL, HostWorld, host_world
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from verifier.identity import load_identity, save_identity
 from wallet.consents import revoke
 from wallet.requests import pending_requests

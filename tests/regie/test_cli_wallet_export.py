@@ -19,8 +19,8 @@ from typer.testing import CliRunner, Result
 
 from regie.cli import app
 from tests.wallet.consents.helpers import HOST_URL, PASSPHRASE, Setup, setup_wallet, snapshot
+from tests.wallet.databases import Target, target
 from tests.wallet.export.helpers import EXPORT_PASSPHRASE, contents, sibling, terms
-from tests.wallet.storage.conftest import Target, target
 from wallet import consents
 from wallet.core import unlock_wallet
 from wallet.export import decrypt_export, encrypt_export

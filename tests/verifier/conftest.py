@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests.wallet.storage.conftest import PG_ADMIN_URL, _pg_admin
+from tests.wallet.databases import postgres_database
 from verifier.store import VerifierStore
 
 
@@ -18,14 +16,8 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield tmp_path / "verifier.sqlite3"
         return
-    name = f"regie_verifier_{secrets.token_hex(6)}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with _pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("regie_verifier") as (_name, url):
+        yield url
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from tests.verifier.asgi import asgi_client
 from tests.verifier.host_world import BRP, HOST_URL, HostWorld, host_world
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from verifier.context import VerifierContext
 from verifier.example_service import create_app
 from verifier.identity import save_identity

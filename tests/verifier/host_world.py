@@ -13,9 +13,6 @@ verifier's code runs unchanged over httpx. The citizen approves with
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import json
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,14 +25,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from issuer import CREDENTIAL_TYPES, SOURCES, Issuer, new_state, with_derived_claims
-from regie_protocol import sdjwt, vocab
+from issuer import SOURCES, Issuer
 from regie_protocol.consent_request import ConsentRequestClaims
-from regie_protocol.keys import Alg, SigningKey, Unprotected
+from regie_protocol.keys import Alg, SigningKey
 from regie_protocol.registry import RegisteredVerifier, Registry
 from tests.verifier.asgi import SyncAsgiTransport
-from tests.wallet.consents.helpers import new_wallet
-from tests.wallet.storage.conftest import Target
+from tests.wallet.consents.helpers import add_holder_key, issue_credential, new_wallet
+from tests.wallet.databases import Target
+from tests.wallet.host.world import DAY, HOST_URL, NOW, REGISTRAR, SERVICE, Clock, request_claims
 from verifier.client import WalletHostClient
 from verifier.fetch import AllowListFetcher
 from verifier.identity import VerifierIdentity
@@ -43,29 +40,15 @@ from verifier.policy import ConsentPolicy
 from verifier.status_cache import StatusListCache
 from verifier.store import VerifierStore
 from verifier.trust import parse_jwks
-from wallet.consent_terms import GDPR_CONSENT
 from wallet.core import UnlockedWallet
 from wallet.host import HostSettings, create_app
 from wallet.registry_store import add_registry
 from wallet.requests import approve
 
-HOST_URL = "https://wallet.regie.example"
-REGISTRAR = "https://registrar.regie.example"
 DESK = "https://parkeren.utrecht.example"
-SERVICE = vocab.DPV + "ServiceProvision"
 BRP = SOURCES["brp"]
-DAY = 86400
-NOW = 1_790_000_000
 
 Rewrite = Callable[[httpx.Request, httpx.Response], httpx.Response]
-
-
-@dataclass
-class Clock:
-    now: int = NOW
-
-    def __call__(self) -> int:
-        return self.now
 
 
 class RewritingTransport(SyncAsgiTransport):
@@ -127,21 +110,10 @@ class HostWorld:
         return dataclasses.replace(policy, **changes)
 
     def request_claims(self, **changes: Any) -> ConsentRequestClaims:
-        now = self.clock.now
-        base = ConsentRequestClaims(
-            iss=self.identity.id,
-            aud=HOST_URL,
-            jti=f"req-{secrets.token_hex(6)}",
-            iat=now,
-            exp=now + DAY,
-            inbox=self.wallet.owner,
-            attributes=("address",),
-            purpose=SERVICE,
-            legal_basis=GDPR_CONSENT,
-            valid_for=30 * DAY,
-            retention="P30D",
+        return request_claims(
+            self.clock.now,
+            **{"iss": self.identity.id, "inbox": self.wallet.owner, "retention": "P30D", **changes},
         )
-        return dataclasses.replace(base, **changes)
 
     def approve(self, request_id: str, **options: Any) -> str:
         approved = approve(
@@ -166,52 +138,15 @@ class HostWorld:
         return verified.token
 
 
-def _issue(wallet: UnlockedWallet, now: int) -> tuple[Issuer, SigningKey, str, int]:
-    holder = SigningKey.generate(Alg.EDDSA)
-    jwk = json.loads(holder.export_private_jwk(protection=Unprotected()))
-    wallet.put("holder_key", {"jwk": jwk, "alg": holder.alg.value}, now=now, ref=holder.kid)
-    issuer = Issuer(new_state(BRP.issuer_id), SigningKey.generate(Alg.ES256), CREDENTIAL_TYPES)
-    vct = BRP.ctype.vct
-    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-    issued = issuer.issue(
-        vct=vct,
-        claims=with_derived_claims(vct, BRP.sample, today),
-        holder=holder.public_key,
-        now=now,
-    )
-    verified = sdjwt.verify(
-        issued.token,
-        issuer_keys={BRP.issuer_id: issuer.public_keys()},
-        key_binding=sdjwt.NoKeyBinding(),
-        status=sdjwt.UNSAFE_SKIP_STATUS,
-        now=now,
-        accepted_vcts=None,
-    )
-    assert verified.status is not None
-    wallet.put(
-        "credential",
-        {
-            "sd_jwt": issued.token,
-            "issuer": verified.issuer,
-            "vct": verified.vct,
-            "holder_kid": holder.kid,
-            "claims": verified.claims,
-            "expires_at": issued.expires_at,
-            "status": {"uri": verified.status[0], "idx": verified.status[1]},
-            "received_at": now,
-        },
-        now=now,
-    )
-    return issuer, holder, issued.token, issued.status_index
-
-
 @contextmanager
 def host_world(target: Target, tmp_path: Path) -> Iterator[HostWorld]:
     db = target.open()
     clock = Clock()
     try:
         wallet = new_wallet(db, now=NOW)
-        issuer, holder, sd_jwt, index = _issue(wallet, NOW)
+        holder = add_holder_key(wallet, now=NOW)
+        issued = issue_credential(wallet, holder, "brp", now=NOW)
+        issuer = issued.issuer
         identity = VerifierIdentity.generate(DESK, "Gemeente Utrecht — Parkeren", alg=Alg.ES256)
         registrar = SigningKey.generate(Alg.EDDSA)
         entry = RegisteredVerifier.from_json(
@@ -254,8 +189,8 @@ def host_world(target: Target, tmp_path: Path) -> Iterator[HostWorld]:
                 identity,
                 issuer,
                 holder,
-                sd_jwt,
-                index,
+                issued.credential.token,
+                issued.credential.status_index,
                 transport,
                 http,
                 cache,

@@ -35,7 +35,7 @@ from regie_protocol.release import ReleaseContent, decrypt_release, encrypt_rele
 from regie_protocol.sdjwt import present
 from regie_protocol.statuslist import Status
 from tests.verifier.host_world import BRP, DAY, HOST_URL, HostWorld, host_world
-from tests.wallet.storage.conftest import Target, target
+from tests.wallet.databases import Target, target
 from wallet.consents import revoke
 
 __all__ = ["target"]

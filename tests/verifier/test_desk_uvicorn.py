@@ -8,9 +8,7 @@ stops it. The whole consent flow over real HTTP is the end-to-end test's.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import httpx
 import pytest
 
 from regie_protocol.keys import SigningKey
-from tests.issuer.test_service_uvicorn import START_TIMEOUT, free_port
+from tests.serving import free_port, serve_process
 from verifier.identity import VerifierIdentity, save_identity
 from verifier.trust import Trust, save_trust
 
@@ -42,28 +40,9 @@ def desk_server(tmp_path: Path) -> Iterator[str]:
         sys.executable, "-m", "regie", "verifier", "serve", "--port", str(port),
         "--home", str(home),
     ]  # fmt: skip
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail("the desk exited: " + (tmp_path / "server.log").read_text())
-                try:
-                    httpx.get(base + "/v1/openapi.json", timeout=1.0)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"the desk did not answer within {START_TIMEOUT} s")
-                    time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    ready = base + "/v1/openapi.json"
+    with serve_process(command, env=env, log=tmp_path / "server.log", ready=ready, name="the desk"):
+        yield base
 
 
 def test_desk_serves_its_api(desk_server: str) -> None:

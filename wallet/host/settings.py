@@ -24,7 +24,6 @@ localhost, ::1), without query, fragment or trailing slash.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from regie_protocol.errors import Misuse
+from regie_protocol.settings_env import settings_errors, settings_values
 
 from ..config import DEFAULT_HOST_URL, default_home
 
@@ -86,13 +86,8 @@ class HostSettings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> HostSettings:
         """Settings from ``environ`` (default ``os.environ``); ``overrides`` win."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {
-            field: env[name] for field, name in ENV_VARS.items() if env.get(name)
-        }
-        values.setdefault("home", default_home())
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        defaults = {"home": lambda _env: default_home()}
+        return cls(**settings_values(ENV_VARS, environ, overrides, defaults))
 
     @property
     def host_key_file(self) -> Path:
@@ -126,13 +121,9 @@ def check_host_url(value: str) -> None:
 
 def describe_errors(exc: ValidationError) -> str:
     """One line per wrong value, naming the environment variable; never the value itself."""
-    lines = ["the wallet host settings are not valid:"]
-    for error in exc.errors(include_input=False, include_url=False):
-        field = ".".join(str(part) for part in error["loc"]) or "settings"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        name = ENV_VARS.get(field, field)
-        lines.append(f"  {name} ({field}): {message}")
-    return "\n".join(lines)
+    return settings_errors(
+        exc, title="the wallet host settings", variable=lambda field: ENV_VARS.get(field, field)
+    )
 
 
 __all__ = ["ENV_VARS", "KEY_FILE_NAME", "HostSettings", "check_host_url", "describe_errors"]

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from issuer import CREDENTIAL_TYPES, SOURCES, Issuer, new_state, with_derived_claims
+from issuer import (
+    CREDENTIAL_TYPES,
+    SOURCES,
+    IssuedCredential,
+    Issuer,
+    new_state,
+    with_derived_claims,
+)
 from regie_protocol import sdjwt, vocab
-from regie_protocol.keys import Alg, SigningKey, Unprotected
+from regie_protocol.keys import Alg, PublicKey, SigningKey, Unprotected
 from regie_protocol.registry import RegisteredVerifier, Registry
 from wallet.core import UnlockedWallet, create_wallet, unlock_wallet
 from wallet.registry_store import add_registry
@@ -43,44 +51,78 @@ class Setup:
     holder_kid: str
 
 
-def issue_credentials(wallet: UnlockedWallet, *, now: int, sources: tuple[str, ...]) -> str:
-    """Issue each source's sample to a new holder key in ``wallet``; returns the key's kid."""
+def add_holder_key(wallet: UnlockedWallet, *, now: int) -> SigningKey:
+    """A new holder key, stored in ``wallet`` as a ``holder_key`` record."""
     holder = SigningKey.generate(Alg.EDDSA)
     jwk = json.loads(holder.export_private_jwk(protection=Unprotected()))
     wallet.put("holder_key", {"jwk": jwk, "alg": holder.alg.value}, now=now, ref=holder.kid)
+    return holder
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A credential stored in the wallet, and the issuer (key, status list) that issued it."""
+
+    issuer: Issuer
+    credential: IssuedCredential
+
+
+def issue_credential(
+    wallet: UnlockedWallet, holder: SigningKey, source_name: str, *, now: int
+) -> Issued:
+    """Issue the sample of source ``source_name`` to ``holder`` by a new issuer; store it."""
+    source = SOURCES[source_name]
+    issuer = Issuer(new_state(source.issuer_id), SigningKey.generate(Alg.ES256), CREDENTIAL_TYPES)
+    vct = source.ctype.vct
     today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    issued = issuer.issue(
+        vct=vct,
+        claims=with_derived_claims(vct, source.sample, today),
+        holder=holder.public_key,
+        now=now,
+    )
+    issuer_keys = {source.issuer_id: issuer.public_keys()}
+    store_issued(wallet, issued, issuer_keys=issuer_keys, holder_kid=holder.kid, now=now)
+    return Issued(issuer, issued)
+
+
+def store_issued(
+    wallet: UnlockedWallet,
+    issued: IssuedCredential,
+    *,
+    issuer_keys: Mapping[str, Mapping[str, PublicKey]],
+    holder_kid: str,
+    now: int,
+) -> str:
+    """Verify ``issued`` and store it in the agreed ``credential`` payload; the record id."""
+    verified = sdjwt.verify(
+        issued.token,
+        issuer_keys=issuer_keys,
+        key_binding=sdjwt.NoKeyBinding(),
+        status=sdjwt.UNSAFE_SKIP_STATUS,
+        now=now,
+        accepted_vcts=None,
+    )
+    payload = {
+        "sd_jwt": issued.token,
+        "issuer": verified.issuer,
+        "vct": verified.vct,
+        "holder_kid": holder_kid,
+        "claims": verified.claims,
+        "expires_at": issued.expires_at,
+        "status": {"uri": verified.status[0], "idx": verified.status[1]}
+        if verified.status
+        else None,
+        "received_at": now,
+    }
+    return wallet.put("credential", payload, now=now)
+
+
+def issue_credentials(wallet: UnlockedWallet, *, now: int, sources: tuple[str, ...]) -> str:
+    """Issue each source's sample to a new holder key in ``wallet``; returns the key's kid."""
+    holder = add_holder_key(wallet, now=now)
     for name in sources:
-        source = SOURCES[name]
-        issuer_key = SigningKey.generate(Alg.ES256)
-        issuer = Issuer(new_state(source.issuer_id), issuer_key, CREDENTIAL_TYPES)
-        vct = source.ctype.vct
-        issued = issuer.issue(
-            vct=vct,
-            claims=with_derived_claims(vct, source.sample, today),
-            holder=holder.public_key,
-            now=now,
-        )
-        verified = sdjwt.verify(
-            issued.token,
-            issuer_keys={source.issuer_id: issuer.public_keys()},
-            key_binding=sdjwt.NoKeyBinding(),
-            status=sdjwt.UNSAFE_SKIP_STATUS,
-            now=now,
-            accepted_vcts=None,
-        )
-        payload = {
-            "sd_jwt": issued.token,
-            "issuer": verified.issuer,
-            "vct": verified.vct,
-            "holder_kid": holder.kid,
-            "claims": verified.claims,
-            "expires_at": issued.expires_at,
-            "status": {"uri": verified.status[0], "idx": verified.status[1]}
-            if verified.status
-            else None,
-            "received_at": now,
-        }
-        wallet.put("credential", payload, now=now)
+        issue_credential(wallet, holder, name, now=now)
     return holder.kid
 
 
@@ -156,10 +198,14 @@ __all__ = [
     "SERVICE",
     "UNREGISTERED",
     "VERIFIER",
+    "Issued",
     "Setup",
+    "add_holder_key",
+    "issue_credential",
     "issue_credentials",
     "make_registry",
     "new_wallet",
     "setup_wallet",
     "snapshot",
+    "store_issued",
 ]

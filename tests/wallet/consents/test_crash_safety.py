@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from regie_protocol.consent import verify_consent
 from regie_protocol.statuslist import Status
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from wallet import consent_status, consents
 from wallet.storage import Consent, ConsentEvent, Database, Record, StatusAllocation
 

@@ -15,7 +15,7 @@ from regie_protocol._encoding import b64url_encode
 from regie_protocol.consent import verify_consent
 from regie_protocol.errors import ClaimRefused, Code, Misuse, RegieError
 from regie_protocol.statuslist import Status
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from wallet import consent_status, consents
 from wallet.consent_terms import CLI_NOTICE_NL, CLI_NOTICE_SHA256, GDPR_CONSENT
 from wallet.consents import GrantTerms

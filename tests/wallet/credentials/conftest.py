@@ -1,28 +1,15 @@
-"""Credential tests run on SQLite and PostgreSQL: the storage tests' ``target`` fixture."""
+"""Credential tests run on SQLite and PostgreSQL: ``db`` from ``tests/wallet/conftest.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.wallet.storage.conftest import Target, target
 from wallet.core import UnlockedWallet
 from wallet.storage import Database
 
 from .helpers import AsgiFetcher, IssuerWorld, new_wallet, start_issuer
-
-__all__ = ["Target", "target"]
-
-
-@pytest.fixture
-def db(target: Target) -> Iterator[Database]:
-    database = target.open()
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 @pytest.fixture

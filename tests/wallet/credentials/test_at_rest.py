@@ -5,13 +5,13 @@ SQLite files do not hold its ciphertext either."""
 from __future__ import annotations
 
 from regie_protocol.keys import Alg
+from tests.wallet.databases import Target
 from tests.wallet.storage.test_at_rest import _pg_dump, _sqlite_bytes
 from wallet import credentials
 from wallet.core import UnlockedWallet
 from wallet.holder_keys import new_holder_key
 from wallet.trust import add_issuer
 
-from .conftest import Target
 from .helpers import ISSUER_ID, AsgiFetcher, IssuerWorld
 
 VALUES = [b"Oudegracht 231", b"de Vries", b"Anna Maria", b"1958-04-12", b"3511 NK"]

@@ -1,4 +1,4 @@
-"""Export tests run on SQLite and PostgreSQL: the storage tests' ``target`` fixture."""
+"""Export tests run on SQLite and PostgreSQL (``db`` from ``tests/wallet/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.wallet.storage.conftest import Target, target
+from tests.wallet.databases import Target
 from wallet.storage import Database
 
 from .helpers import sibling
-
-__all__ = ["Target", "target"]
-
-
-@pytest.fixture
-def db(target: Target) -> Iterator[Database]:
-    database = target.open()
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 @pytest.fixture

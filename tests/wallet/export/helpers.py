@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from regie_protocol.keys import Alg, SigningKey
 from tests.wallet.consents.helpers import HOST_URL, SERVICE, VERIFIER, Setup, setup_wallet
-from tests.wallet.storage.conftest import PG_ADMIN_URL, Target, _pg_admin
+from tests.wallet.databases import Target, postgres_database
 from wallet import consents, trust
 from wallet.consents import GrantTerms
 from wallet.core import UnlockedWallet
@@ -111,15 +109,8 @@ def sibling(target: Target, name: str = "other") -> Iterator[Target]:
     if target.backend == "sqlite":
         yield Target("sqlite", None, home)
         return
-    dbname = f"regie_test_{secrets.token_hex(6)}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{dbname}"')
-    url = make_url(PG_ADMIN_URL).set(database=dbname).render_as_string(hide_password=False)
-    try:
+    with postgres_database() as (dbname, url):
         yield Target("postgresql", url, home, dbname)
-    finally:
-        with _pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 __all__ = [

@@ -16,9 +16,9 @@ import pytest
 from regie_protocol.errors import ClaimRefused, Code, MalformedInput, RegieError, StatusRefused
 from regie_protocol.keys import Alg, SigningKey, Unprotected
 from tests.wallet.consents.helpers import new_wallet, snapshot
+from tests.wallet.databases import Target
 from tests.wallet.requests.helpers import DAY, HOST_URL, make_world
 from tests.wallet.requests.test_reseal import MOVED
-from tests.wallet.storage.conftest import Target
 from wallet import requests
 from wallet.export import build_export, encrypt_export, export_wallet
 from wallet.inbox import answer_for

@@ -28,7 +28,7 @@ from regie_protocol.errors import (
     RegieError,
 )
 from tests.wallet.consents.helpers import HOST_URL, new_wallet, setup_wallet, snapshot
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from wallet import consents
 from wallet.core import create_wallet, unlock_wallet
 from wallet.export import (

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.wallet.storage.conftest import Target, target
+from tests.wallet.databases import Target
 
 from .world import World, make_world
-
-__all__ = ["Target", "target"]
 
 
 @pytest.fixture

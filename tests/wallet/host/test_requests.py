@@ -151,7 +151,7 @@ def test_idempotency_key_gives_the_stored_answer(world: World) -> None:
 def test_posting_requests_is_rate_limited_per_address(tmp_path: object) -> None:
     from pathlib import Path
 
-    from tests.wallet.storage.conftest import Target
+    from tests.wallet.databases import Target
 
     from .world import make_world
 

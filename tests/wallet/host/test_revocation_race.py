@@ -1,15 +1,15 @@
 """No read after revocation: hundreds of parallel reads over real HTTP race a revoke.
 
 On SQLite and PostgreSQL. The host app of :mod:`.world` is served by a real
-uvicorn on 127.0.0.1 (:mod:`.live`); its public URL stays ``HOST_URL`` (as
-behind a proxy), so DPoP proofs name that. Worker threads, each with its own
-``httpx.Client``, read under one consent (no ``max_uses``) with a fresh DPoP
-proof per read, noting ``time.monotonic()`` just before sending. Once
-:data:`REVOKE_AFTER` reads have completed, the test thread revokes the
-consent (:func:`wallet.consents.revoke`, same database) and notes when that
-call returned: the revocation has committed by then. The workers go on until
-each has started :data:`READS_AFTER` reads after that point and at least
-:data:`MIN_READS` were started in all.
+uvicorn on 127.0.0.1 (:func:`tests.serving.serve_app`); its public URL stays
+``HOST_URL`` (as behind a proxy), so DPoP proofs name that. Worker threads,
+each with its own ``httpx.Client``, read under one consent (no ``max_uses``)
+with a fresh DPoP proof per read, noting ``time.monotonic()`` just before
+sending. Once :data:`REVOKE_AFTER` reads have completed, the test thread
+revokes the consent (:func:`wallet.consents.revoke`, same database) and
+notes when that call returned: the revocation has committed by then. The
+workers go on until each has started :data:`READS_AFTER` reads after that
+point and at least :data:`MIN_READS` were started in all.
 
 Ordering only, never durations: no read that started after the revoke
 returned got data; every refusal is a 403 saying the consent ended; every
@@ -34,10 +34,10 @@ from sqlalchemy import select
 
 from regie_protocol.dpop import create_proof
 from regie_protocol.http import PROBLEM_TYPE_BASE
+from tests.serving import serve_app
 from wallet import consents
 from wallet.storage import Consent, ConsentEvent, ReadRefusal
 
-from .live import serve
 from .world import HOST_URL, World
 
 pytestmark = pytest.mark.service
@@ -153,7 +153,7 @@ def _used_events(world: World, consent_id: str) -> list[dict[str, Any]]:
 
 def test_no_read_after_revocation(world: World) -> None:
     granted = world.consent()
-    with serve(world.client.app) as base:
+    with serve_app(world.client.app, ready="/v1/keys", name="the host") as base:
         race = _run_race(world, base, granted.token, granted.id)
 
     revoked_at, revoke_sent = race.revoked_at, race.revoke_sent

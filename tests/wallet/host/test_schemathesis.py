@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 
 from .world import World, make_world
 

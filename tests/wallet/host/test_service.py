@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from regie.cli import app as cli
 from regie_protocol.errors import KeyRefused, Misuse
 from regie_protocol.http import PROBLEM_TYPE_BASE
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from wallet.host import HostSettings, create_app
 from wallet.host.rate_limit import RateLimiter
 from wallet.host.refusals import purge_expired

@@ -10,9 +10,11 @@ from sqlalchemy import Connection, insert, select
 from regie_protocol.http import PROBLEM_TYPE_BASE
 from regie_protocol.keys import public_key_from_jwk
 from regie_protocol.statuslist import Status, verify_status_list
-from tests.wallet.storage.conftest import Target, add_wallet
+from tests.wallet.databases import Target
+from tests.wallet.storage.conftest import add_wallet
 from wallet import consent_status, consents
-from wallet.host.reads import _READ, _status
+from wallet.host.read_statements import fetch_read_row
+from wallet.host.reads import _status
 from wallet.host.status_tokens import EXP_TTLS
 from wallet.storage import Consent, Database, StatusAllocation
 
@@ -122,7 +124,8 @@ def test_the_status_read_inside_a_read_matches_the_list(target: Target) -> None:
     def read(conn: Connection) -> dict[int, int]:
         found = {}
         for n, idx in enumerate(values):
-            row = conn.execute(_READ, {"id": f"c{n}"}).one()
+            row = fetch_read_row(conn, f"c{n}")
+            assert row is not None
             found[idx] = _status(conn, row)
         return found
 

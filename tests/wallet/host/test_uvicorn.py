@@ -9,8 +9,6 @@ refused, with the status list showing the revocation. The server is always stopp
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from regie_protocol.keys import Alg, SigningKey, public_key_from_jwk
 from regie_protocol.registry import Registry
 from regie_protocol.release import decrypt_release
 from regie_protocol.statuslist import Status, verify_status_list
+from tests.serving import free_port, serve_process
 from tests.wallet.consents.helpers import issue_credentials, new_wallet
 from wallet import consents
 from wallet.consent_terms import GDPR_CONSENT
@@ -35,14 +34,6 @@ from wallet.storage import open_database
 from .world import REGISTRAR, SERVICE, VERIFIER_A, new_verifier
 
 pytestmark = pytest.mark.service
-START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -53,28 +44,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     command = [sys.executable, "-m", "regie", "wallet", "serve", "--port", str(port)]
     command += ["--home", str(tmp_path)]
     open_database(None, home=tmp_path).dispose()  # migrate before the server opens it
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail("the host exited: " + (tmp_path / "server.log").read_text())
-                try:
-                    httpx.get(base + "/v1/keys", timeout=1.0)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"the host did not answer within {START_TIMEOUT} s")
-                    time.sleep(0.1)
-            yield base, tmp_path
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    log = tmp_path / "server.log"
+    with serve_process(command, env=env, log=log, ready=base + "/v1/keys", name="the host"):
+        yield base, tmp_path
 
 
 def test_request_approve_read_revoke_over_real_http(server: tuple[str, Path]) -> None:

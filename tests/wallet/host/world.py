@@ -13,7 +13,6 @@ collects the consent token with DPoP.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ from regie_protocol.dpop import create_proof
 from regie_protocol.keys import Alg, EncryptionKey, SigningKey
 from regie_protocol.registry import RegisteredVerifier, Registry
 from tests.wallet.consents.helpers import issue_credentials, new_wallet
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from wallet.consent_terms import GDPR_CONSENT
 from wallet.core import UnlockedWallet
 from wallet.host import HostSettings, create_app
@@ -98,6 +97,24 @@ def new_verifier(verifier_id: str, alg: Alg = Alg.EDDSA) -> Verifier:
     return Verifier(verifier_id, SigningKey.generate(alg), EncryptionKey.generate())
 
 
+def request_claims(now: int, **fields: Any) -> ConsentRequestClaims:
+    """A request to :data:`HOST_URL` made at ``now``: address, for 30 days; ``fields`` win.
+
+    ``fields`` name at least ``iss`` and ``inbox``.
+    """
+    defaults: dict[str, Any] = {
+        "aud": HOST_URL,
+        "jti": f"req-{secrets.token_hex(6)}",
+        "iat": now,
+        "exp": now + DAY,
+        "attributes": ("address",),
+        "purpose": SERVICE,
+        "legal_basis": GDPR_CONSENT,
+        "valid_for": 30 * DAY,
+    }
+    return ConsentRequestClaims(**{**defaults, **fields})
+
+
 @dataclass(frozen=True)
 class Granted:
     """A consent the citizen approved, as the verifier collected it."""
@@ -129,21 +146,15 @@ class World:
     def request_claims(
         self, verifier: Verifier | None = None, **changes: Any
     ) -> ConsentRequestClaims:
-        now = self.clock.now
-        base = ConsentRequestClaims(
-            iss=(verifier or self.a).id,
-            aud=HOST_URL,
-            jti=f"req-{secrets.token_hex(6)}",
-            iat=now,
-            exp=now + DAY,
-            inbox=self.wallet.owner,
-            attributes=("address",),
-            purpose=SERVICE,
-            legal_basis=GDPR_CONSENT,
-            valid_for=30 * DAY,
-            optional_attributes=("given_name",),
+        return request_claims(
+            self.clock.now,
+            **{
+                "iss": (verifier or self.a).id,
+                "inbox": self.wallet.owner,
+                "optional_attributes": ("given_name",),
+                **changes,
+            },
         )
-        return dataclasses.replace(base, **changes)
 
     def signed_request(
         self, verifier: Verifier | None = None, *, key: SigningKey | None = None, **changes: Any
@@ -249,4 +260,5 @@ __all__ = [
     "World",
     "make_world",
     "new_verifier",
+    "request_claims",
 ]

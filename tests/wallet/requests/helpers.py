@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from issuer import CREDENTIAL_TYPES, SOURCES, Issuer, new_state, with_derived_claims
-from regie_protocol import sdjwt, vocab
+from regie_protocol import vocab
 from regie_protocol.consent_request import ConsentRequestClaims, sign_request
 from regie_protocol.keys import Alg, EncryptionKey, PublicKey, SigningKey, Unprotected
 from regie_protocol.registry import RegisteredVerifier, Registry
@@ -31,7 +31,9 @@ from tests.wallet.consents.helpers import (
     SERVICE,
     VERIFIER,
     new_wallet,
+    store_issued,
 )
+from wallet import consents
 from wallet.core import UnlockedWallet, create_wallet, unlock_wallet
 from wallet.inbox import StoredRequest, accept_request
 from wallet.registry_store import add_registry
@@ -117,37 +119,32 @@ class World:
             holder=self.holder.public_key,
             now=now,
         )
-        verified = sdjwt.verify(
-            issued.token,
-            issuer_keys=self.issuer_keys(),
-            key_binding=sdjwt.NoKeyBinding(),
-            status=sdjwt.UNSAFE_SKIP_STATUS,
-            now=now,
-            accepted_vcts=None,
-        )
         older = [
             r.id
             for r in self.wallet.find("credential")
             if r.payload["vct"] == vct and r.payload["issuer"] == issuer.issuer_id
         ]
-        record_id = self.wallet.put(
-            "credential",
-            {
-                "sd_jwt": issued.token,
-                "issuer": verified.issuer,
-                "vct": verified.vct,
-                "holder_kid": self.holder.kid,
-                "claims": verified.claims,
-                "expires_at": issued.expires_at,
-                "status": None
-                if verified.status is None
-                else {"uri": verified.status[0], "idx": verified.status[1]},
-                "received_at": now,
-            },
+        record_id = store_issued(
+            self.wallet,
+            issued,
+            issuer_keys=self.issuer_keys(),
+            holder_kid=self.holder.kid,
             now=now,
         )
         self.wallet.delete(older)
         return record_id
+
+    def grant_by_cli(self) -> consents.GrantedConsent:
+        """A consent granted as ``regie consent grant`` does: no request, no release."""
+        return consents.grant(
+            self.wallet,
+            consents.GrantTerms(
+                verifier_id=VERIFIER, attributes=("age_over_18",), purpose=SERVICE, valid_for=DAY
+            ),
+            registry=self.registry,
+            now=self.now,
+            host_url=HOST_URL,
+        )
 
     def open_release(self, jwe: str) -> ReleaseContent:
         return decrypt_release(jwe, keys=self.verifier.encryption)

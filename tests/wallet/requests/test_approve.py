@@ -21,7 +21,7 @@ from regie_protocol.errors import ClaimRefused, Code, KeyRefused, RegieError
 from regie_protocol.keys import public_key_from_jwk
 from regie_protocol.registry import Registry
 from tests.wallet.consents.helpers import snapshot
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from wallet import consents, requests
 from wallet.inbox import answer_for
 from wallet.storage import Consent, ConsentRequest, Release, RequestState
@@ -300,15 +300,7 @@ def test_refuse_records_the_answer_and_shares_nothing(world: World) -> None:
 
 
 def test_request_consents_share_the_pairwise_key_with_cli_grants(world: World) -> None:
-    cli = consents.grant(
-        world.wallet,
-        consents.GrantTerms(
-            verifier_id=VERIFIER, attributes=("age_over_18",), purpose=SERVICE, valid_for=DAY
-        ),
-        registry=world.registry,
-        now=world.now,
-        host_url=HOST_URL,
-    )
+    cli = world.grant_by_cli()
     done = approve(world, world.send().id)
     assert done.consent.claims.iss == cli.claims.iss
     assert cli.claims.request.id == f"cli-{cli.id}"

@@ -14,7 +14,7 @@ from regie_protocol._encoding import b64url_decode, b64url_encode, dumps_compact
 from regie_protocol.errors import ClaimRefused, Code, RegieError, SignatureRefused, TimeRefused
 from regie_protocol.keys import Alg, SigningKey
 from tests.wallet.consents.helpers import UNREGISTERED, snapshot
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from wallet.inbox import accept_request, answer_for
 from wallet.storage import ConsentRequest, RequestState
 

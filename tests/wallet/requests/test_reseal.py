@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from regie_protocol import sdjwt
 from tests.wallet.consents.helpers import snapshot
-from tests.wallet.storage.conftest import Target
+from tests.wallet.databases import Target
 from wallet import consents, requests
 from wallet.releases import RELEASE_SOURCE_KIND
 from wallet.storage import Release
 
-from .helpers import DAY, HOST_URL, SERVICE, VERIFIER, World
+from .helpers import DAY, HOST_URL, VERIFIER, World
 
 MOVED: dict[str, Any] = {
     "given_name": "Anna Maria",
@@ -82,15 +82,7 @@ def test_a_new_address_reseals_the_active_consents_that_show_it(world: World) ->
 def test_nothing_to_reseal_writes_nothing(world: World, target: Target) -> None:
     assert requests.reseal(world.wallet, now=world.now) == 0  # no consents at all
     _approve(world)
-    consents.grant(  # a CLI grant has no release
-        world.wallet,
-        consents.GrantTerms(
-            verifier_id=VERIFIER, attributes=("age_over_18",), purpose=SERVICE, valid_for=DAY
-        ),
-        registry=world.registry,
-        now=world.now,
-        host_url=HOST_URL,
-    )
+    world.grant_by_cli()  # a CLI grant has no release
     world.store_credential("income", now=world.now + 5)  # a type no consent uses
     before = snapshot(world.db, target.home)
     assert requests.reseal(world.wallet, now=world.now + 5) == 0

@@ -19,9 +19,10 @@ from sqlalchemy.engine import Connection, make_url
 from sqlmodel import col
 
 from tests.conftest import require_tool
+from tests.wallet.databases import PG_ADMIN_URL, Target
 from wallet.storage import Database, Record
 
-from .conftest import NOW, PG_ADMIN_URL, Target, add_wallet
+from .conftest import NOW, add_wallet
 
 
 def _sealed_stand_in(plaintext: bytes) -> bytes:

@@ -11,22 +11,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from regie_protocol.errors import ClaimRefused, Code, Misuse, Unavailable
+from tests.wallet.databases import Target
 from wallet.storage import Database, Record, open_database
 from wallet.storage.group_commit import GroupCommitter
 
-from .conftest import NOW, Target, add_wallet
-
-
-def _record(i: int) -> dict[str, object]:
-    return {
-        "id": f"r{i}",
-        "owner": "w1",
-        "kind": "credential",
-        "schema_version": 1,
-        "sealed": b"x",
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
+from .conftest import add_wallet, record_row
 
 
 def _ids(db: Database) -> set[str]:
@@ -36,7 +25,7 @@ def _ids(db: Database) -> set[str]:
 
 def _insert(i: int) -> Callable[[Connection], int]:
     def work(conn: Connection) -> int:
-        conn.execute(insert(Record).values(**_record(i)))
+        conn.execute(insert(Record).values(**record_row(i)))
         return i
 
     return work
@@ -58,7 +47,7 @@ def test_units_queued_together_commit_in_one_transaction(
     def first(conn: Connection) -> str:
         entered.set()
         gate.wait(timeout=30)  # hold the writer until the others are queued
-        conn.execute(insert(Record).values(**_record(0)))
+        conn.execute(insert(Record).values(**record_row(0)))
         return "first"
 
     with ThreadPoolExecutor(max_workers=21) as pool:
@@ -85,11 +74,11 @@ def test_a_refused_unit_is_rolled_back_and_only_its_caller_hears_of_it(
         gate.wait(timeout=30)
 
     def refused(conn: Connection) -> None:
-        conn.execute(insert(Record).values(**_record(99)))
+        conn.execute(insert(Record).values(**record_row(99)))
         raise ClaimRefused("no", code=Code.USES_EXHAUSTED)
 
     def duplicate(conn: Connection) -> None:
-        conn.execute(insert(Record).values(**_record(1)))  # r1 is inserted before it
+        conn.execute(insert(Record).values(**record_row(1)))  # r1 is inserted before it
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         held = pool.submit(committer.run, hold)
@@ -118,7 +107,7 @@ def test_results_are_handed_out_only_after_the_commit(
     seen_by_other: list[set[str]] = []
 
     def work(conn: Connection) -> str:
-        conn.execute(insert(Record).values(**_record(7)))
+        conn.execute(insert(Record).values(**record_row(7)))
         seen_by_other.append(_ids(db))  # another connection: not committed yet
         return "done"
 
@@ -142,7 +131,7 @@ def test_a_unit_alone_that_fails_in_the_database_writes_nothing(db: Database) ->
 
         def no_wallet(conn: Connection) -> int:
             # the owner does not exist: the foreign key fails at the insert on both backends
-            conn.execute(insert(Record).values(**{**_record(5), "owner": "nobody"}))
+            conn.execute(insert(Record).values(**{**record_row(5), "owner": "nobody"}))
             return 1
 
         with pytest.raises((Misuse, Unavailable)):
@@ -184,7 +173,7 @@ def test_a_foreground_writer_is_not_starved_by_back_to_back_batches(
     counter = iter(range(1000, 100_000))
 
     def slow(conn: Connection) -> None:
-        conn.execute(insert(Record).values(**_record(next(counter))))
+        conn.execute(insert(Record).values(**record_row(next(counter))))
         threading.Event().wait(0.02)
 
     def reader_loop() -> None:

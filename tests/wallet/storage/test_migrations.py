@@ -8,11 +8,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
+from tests.wallet.databases import Target
 from wallet.storage import Database, Wallet, current_revision, head_revision
 from wallet.storage._migrate import MIGRATIONS_DIR
 from wallet.storage.models import metadata
 
-from .conftest import Target, add_wallet
+from .conftest import add_wallet
 
 TABLES = {
     "wallet",

@@ -16,25 +16,13 @@ from sqlmodel import col
 from regie_protocol.errors import Code, Misuse, Unavailable
 from wallet.storage import Consent, Database, Record, StatusAllocation, Wallet
 
-from .conftest import NOW, add_wallet, seed
+from .conftest import NOW, add_wallet, record_row, seed
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _count(db: Database, table: type[Wallet] | type[Record]) -> int:
     return db.run(lambda c: c.execute(select(func.count()).select_from(table)).scalar_one())
-
-
-def _record(i: int) -> dict[str, object]:
-    return {
-        "id": f"r{i}",
-        "owner": "w1",
-        "kind": "credential",
-        "schema_version": 1,
-        "sealed": b"x",
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
 
 
 class Boom(Exception):
@@ -45,7 +33,7 @@ def test_core_transaction_that_raises_writes_nothing(db: Database) -> None:
     db.run(add_wallet)
 
     def work(conn: Connection) -> None:
-        conn.execute(insert(Record).values(**_record(1)))
+        conn.execute(insert(Record).values(**record_row(1)))
         raise Boom
 
     with pytest.raises(Boom):
@@ -53,13 +41,13 @@ def test_core_transaction_that_raises_writes_nothing(db: Database) -> None:
 
     def in_block() -> None:
         with db.connect() as conn:
-            conn.execute(insert(Record).values(**_record(2)))
+            conn.execute(insert(Record).values(**record_row(2)))
             raise Boom
 
     with pytest.raises(Boom):
         in_block()
     assert _count(db, Record) == 0
-    db.run(lambda c: c.execute(insert(Record).values(**_record(3))))  # positive control
+    db.run(lambda c: c.execute(insert(Record).values(**record_row(3))))  # positive control
     assert _count(db, Record) == 1
 
 
