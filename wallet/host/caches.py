@@ -1,13 +1,14 @@
 """What the host may remember between reads: pure results of checks on immutable inputs.
 
-A read checks a consent token's signature under the consent's stored holder
-key, and the owner's verifier registry under its registrar key. Both results
-are pure functions of their inputs (the token text, the key text, the signed
-document), so they are kept in bounded LRU maps keyed by exactly those
-inputs: a changed token, key or registry is a different key, never a stale
-hit. Time is not cached: the caller checks ``nbf``/``exp`` and the registry's
-``exp`` at every read. State (the consent row, its status bit, uses) is never
-cached; it is read inside the read's transaction.
+A read parses the presented consent token, checks its signature under the
+consent's stored holder key, and the owner's verifier registry under its
+registrar key. These results are pure functions of their inputs (the token
+text, the key text, the signed document), so they are kept in bounded LRU
+maps keyed by exactly those inputs: a changed token, key or registry is a
+different key, never a stale hit. Time is not cached: the caller checks
+``nbf``/``exp`` and the registry's ``exp`` at every read. State (the consent
+row, its status bit, uses) is never cached; it is read inside the read's
+transaction.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class CheckCaches:
         self.leeway = leeway
         self._limits = Limits(leeway_seconds=leeway)
         self._keys: LruCache[str, PublicKey] = LruCache(max_entries)
+        self._parsed: LruCache[str, ct.UnverifiedConsent] = LruCache(max_entries)
         self._consents: LruCache[tuple[str, str, str], ct.ConsentClaims] = LruCache(max_entries)
         self._registries: LruCache[tuple[str, str], Registry] = LruCache(64)
 
@@ -74,6 +76,10 @@ class CheckCaches:
         return self._keys.get_or_make(
             jwk_text, lambda: public_key_from_jwk(parse_jwk_text(jwk_text))
         )
+
+    def parsed_consent(self, token: str) -> ct.UnverifiedConsent:
+        """:func:`~regie_protocol.consent.parse_consent` of ``token`` (a refusal is not kept)."""
+        return self._parsed.get_or_make(token, lambda: ct.parse_consent(token))
 
     def consent_claims(
         self, token: str, holder_jwk: str, *, audience: str, now: int

@@ -17,34 +17,39 @@ this order, any failure rolling everything back:
    ``holder_jwk``, for ``aud`` = the consent's verifier;
 2. the owner's verifier registry registers ``aud`` with the key ``cnf.jkt``, and
    the DPoP key is ``cnf.jkt``;
-3. the DPoP proof's ``(jkt, jti)`` inserted into ``dpop_proof``: already there
-   is a replay;
-4. ``nbf``/``iat``/``exp`` at ``now`` with :data:`LEEWAY` (30 s), state ``given``,
+3. ``nbf``/``iat``/``exp`` at ``now`` with :data:`LEEWAY` (30 s), state ``given``,
    the status bit VALID *as stored now* in ``status_list``;
-5. an ``Idempotency-Key`` seen before with the same request: its stored answer
+4. an ``Idempotency-Key`` seen before with the same request: its stored answer
    (no second use counted); with another request: a conflict;
-6. ``uses < max_uses`` and ``now - last_used_at >= frequency`` (the strictest of
+5. ``uses < max_uses`` and ``now - last_used_at >= frequency`` (the strictest of
    the consent's ``authorization_details``), the requested attributes among
    the consented ones, a release prepared;
+6. the DPoP proof's ``(jkt, jti)`` inserted into ``dpop_proof``: already there
+   is a replay (a stored idempotent answer is given only after this too);
 7. ``uses + 1``, ``last_used_at = now``, a ``consent.used`` event ``{use,
    attributes, jkt}`` and the idempotency answer written; commit.
+
+Steps 1-5 (:func:`check_read`) write nothing, except that an expired
+idempotency entry is dropped; step 6 (:func:`record_read`) refuses a replay
+before the read's first write.
 
 A revocation commits the status bit and the state in its own transaction, so
 a read either commits before it (and counted) or sees it and is refused (T18).
 Refusals are recorded by :func:`wallet.host.refusals.record_refusal` after the
-rollback. Pure results (a token's signature under a key, a registry's
-signature) are cached in :class:`~wallet.host.caches.CheckCaches`; state is not.
+rollback. Pure results (a token's parse, its signature under a key, a
+registry's signature) are cached in :class:`~wallet.host.caches.CheckCaches`;
+state is not. The read's statements (:mod:`wallet.host.read_statements`) run
+on the transaction's DBAPI cursor, compiled once per dialect.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, cast, func, select, update
+from sqlalchemy import Connection
 
 from regie_protocol import consent as ct
 from regie_protocol._encoding import dumps_compact
@@ -60,49 +65,18 @@ from regie_protocol.errors import (
 from regie_protocol.statuslist import Status
 
 from .. import consent_status
-from ..storage import ConsentEventName, ConsentState, Database
+from ..storage import ConsentState, Database
 from ..storage.group_commit import GroupCommitter
-from ..storage.models import metadata
 from . import idempotency
 from .caches import CheckCaches
+from .read_statements import ReadRow, fetch_read_row, record_use
 from .replay import DPOP_LEEWAY, insert_proof
 
 DATA_PATH = "/v1/data"
 #: the clock skew accepted on a consent's ``nbf``, ``iat`` and ``exp``, seconds
 LEEWAY = 30
 
-_C = metadata.tables["consent"]
-_L = metadata.tables["status_list"]
-_R = metadata.tables["registry"]
-_REL = metadata.tables["release"]
 _BITS = consent_status.LIST_BITS
-#: everything a read needs, in one statement: the consent, the byte holding its status
-#: entry (2-bit lists), the owner's registry and the release
-_READ = (
-    select(
-        _C.c.owner, _C.c.verifier_id, _C.c.state, _C.c.token, _C.c.status_list_id,
-        _C.c.status_idx, _C.c.uses, _C.c.last_used_at, _C.c.holder_jwk,
-        _L.c.bits.label("list_bits"), _L.c.size.label("list_size"),
-        func.substr(
-            _L.c.lst, cast((_C.c.status_idx * _BITS) // 8 + 1, Integer), 1
-        ).label("status_byte"),
-        _R.c.registrar_jwk, _R.c.document,
-        _REL.c.jwe, _REL.c.attributes.label("released"),
-    )
-    .select_from(
-        _C.outerjoin(_L, _L.c.id == _C.c.status_list_id)
-        .outerjoin(_R, _R.c.owner == _C.c.owner)
-        .outerjoin(_REL, and_(_REL.c.consent_id == _C.c.id, _REL.c.owner == _C.c.owner))
-    )
-    .where(_C.c.id == bindparam("id"))
-)  # fmt: skip
-_READ_LOCKED = _READ.with_for_update(of=_C)
-_UPDATE_USE = (
-    update(_C)
-    .where(_C.c.id == bindparam("cid"))
-    .values(uses=bindparam("new_uses"), last_used_at=bindparam("at"))
-)
-_INSERT_EVENT = metadata.tables["consent_event"].insert()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +117,13 @@ def prepare_read(
     host_url: str,
     now: int,
     idempotency_key: str | None = None,
+    caches: CheckCaches | None = None,
 ) -> ReadAttempt:
-    """The checks without I/O: parse the consent token, verify the DPoP proof (raises Refused)."""
-    unverified = ct.parse_consent(token)
+    """The checks without I/O: parse the consent token, verify the DPoP proof (raises Refused).
+
+    With ``caches``, a token parsed before is not parsed again.
+    """
+    unverified = ct.parse_consent(token) if caches is None else caches.parsed_consent(token)
     cnf = unverified.unverified_claims.get("cnf")
     jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
     if not isinstance(jkt, str) or not jkt:
@@ -177,13 +155,15 @@ def prepare_read(
     return ReadAttempt(unverified.jti, token, verified, attributes, key)
 
 
-def _status(conn: Connection, row: Any) -> int:
+def _status(conn: Connection, row: ReadRow) -> int:
     """The consent's status value, from the byte the read statement fetched."""
     idx = int(row.status_idx)
-    if row.list_bits is None or not 0 <= idx < int(row.list_size):
+    if row.list_bits is None or row.list_size is None or not 0 <= idx < int(row.list_size):
         raise StatusRefused("the consent's status entry does not exist", code=Code.STATUS_UNKNOWN)
     if int(row.list_bits) != _BITS:  # not a consent list layout: read it whole
         return consent_status.get_status(conn, row.status_list_id, idx)
+    if not row.status_byte:
+        raise StatusRefused("the consent's status entry is not stored", code=Code.STATUS_UNKNOWN)
     position = idx * _BITS
     return (bytes(row.status_byte)[0] >> (position & 7)) & ((1 << _BITS) - 1)
 
@@ -197,7 +177,7 @@ def _check_time(claims: ct.ConsentClaims, now: int) -> None:
         raise TimeRefused(f"the consent expired at {claims.exp} (now {now})", code=Code.EXPIRED)
 
 
-def _check_status(conn: Connection, row: Any) -> None:
+def _check_status(conn: Connection, row: ReadRow) -> None:
     if row.state == ConsentState.SUSPENDED.value:  # paused, not over: the verifier keeps its data
         raise StatusRefused("the consent is suspended", code=Code.SUSPENDED)
     if row.state != ConsentState.GIVEN.value:
@@ -212,7 +192,7 @@ def _check_status(conn: Connection, row: Any) -> None:
 
 
 def _authenticate(
-    conn: Connection, row: Any, attempt: ReadAttempt, caches: CheckCaches, now: int
+    row: ReadRow, attempt: ReadAttempt, caches: CheckCaches, now: int
 ) -> ct.ConsentClaims:
     if not hmac.compare_digest(str(row.token).encode(), attempt.token.encode("ascii")):
         raise SignatureRefused(
@@ -237,12 +217,10 @@ def _authenticate(
         raise SignatureRefused(
             "the DPoP proof is signed by another key than cnf.jkt", code=Code.DPOP_KEY_MISMATCH
         )
-    if not insert_proof(conn, attempt.proof):
-        raise SignatureRefused("the DPoP proof was used before", code=Code.DPOP_REPLAYED)
     return claims
 
 
-def _check_use(claims: ct.ConsentClaims, row: Any, attempt: ReadAttempt, now: int) -> None:
+def _check_use(claims: ct.ConsentClaims, row: ReadRow, attempt: ReadAttempt, now: int) -> None:
     details = claims.authorization_details
     max_uses = min((d.max_uses for d in details if d.max_uses is not None), default=None)
     if max_uses is not None and int(row.uses) >= max_uses:
@@ -265,43 +243,74 @@ def _check_use(claims: ct.ConsentClaims, row: Any, attempt: ReadAttempt, now: in
             )
 
 
-def _read_in(conn: Connection, attempt: ReadAttempt, caches: CheckCaches, now: int) -> Released:
-    statement = _READ_LOCKED if conn.dialect.name == "postgresql" else _READ
-    row = conn.execute(statement, {"id": attempt.consent_id}).first()
+@dataclass(frozen=True, slots=True)
+class CheckedRead:
+    """A read that passed every check in its transaction (:func:`check_read`)."""
+
+    row: ReadRow
+    #: the answer kept for its ``Idempotency-Key`` (a retry), or ``None``
+    stored: idempotency.StoredAnswer | None
+
+
+def check_read(
+    conn: Connection, attempt: ReadAttempt, caches: CheckCaches, now: int
+) -> CheckedRead:
+    """Steps 1-5: every check, in ``conn``'s transaction; raises Refused.
+
+    Writes nothing when the read has no ``Idempotency-Key`` (with one, an
+    expired entry is dropped).
+    """
+    row = fetch_read_row(conn, attempt.consent_id)
     if row is None:
         raise SignatureRefused("no consent has this jti at this host", code=Code.CONSENT_UNKNOWN)
-    claims = _authenticate(conn, row, attempt, caches, now)
+    claims = _authenticate(row, attempt, caches, now)
     _check_time(claims, now)
     _check_status(conn, row)
     if attempt.idempotency is not None:
         stored = idempotency.lookup(conn, attempt.idempotency, now=now)
         if stored is not None:
-            body = stored.body
-            return Released(
-                body["consent"], body["use"], body["release"], tuple(body["attributes"])
-            )
+            return CheckedRead(row, stored)
     _check_use(claims, row, attempt, now)
-    if row.jwe is None:
+    if row.jwe is None or row.released is None:
         raise ClaimRefused("no release is prepared for this consent", code=Code.NOT_CONSENTED)
-    released = tuple(str(name) for name in json.loads(row.released))
+    return CheckedRead(row, None)
+
+
+def record_read(conn: Connection, attempt: ReadAttempt, checked: CheckedRead, now: int) -> Released:
+    """Steps 6-7: the proof, the use, its event and the idempotent answer; the read's answer.
+
+    Its only refusal (a replayed proof, ``DPOP_REPLAYED``) comes before its first write.
+    """
+    if not insert_proof(conn, attempt.proof):
+        raise SignatureRefused("the DPoP proof was used before", code=Code.DPOP_REPLAYED)
+    if checked.stored is not None:
+        body = checked.stored.body
+        return Released(body["consent"], body["use"], body["release"], tuple(body["attributes"]))
+    row = checked.row
+    released = tuple(str(name) for name in json.loads(str(row.released)))
     use = int(row.uses) + 1
-    conn.execute(_UPDATE_USE, {"cid": attempt.consent_id, "new_uses": use, "at": now})
     detail = {"use": use, "attributes": list(released), "jkt": attempt.proof.jkt}
-    conn.execute(
-        _INSERT_EVENT,
-        {
-            "consent_id": attempt.consent_id,
-            "owner": row.owner,
-            "name": ConsentEventName.USED.value,
-            "at": now,
-            "detail": dumps_compact(detail).decode("utf-8"),
-        },
+    record_use(
+        conn,
+        consent_id=attempt.consent_id,
+        owner=row.owner,
+        use=use,
+        at=now,
+        detail=dumps_compact(detail).decode("utf-8"),
     )
     answer = Released(attempt.consent_id, use, str(row.jwe), released)
     if attempt.idempotency is not None:
         stored_answer = idempotency.StoredAnswer(status=200, body=answer.to_json())
         idempotency.store(conn, attempt.idempotency, stored_answer, now=now)
     return answer
+
+
+def read_in(conn: Connection, attempt: ReadAttempt, caches: CheckCaches, now: int) -> Released:
+    """The read's whole unit of work (:func:`check_read`, then :func:`record_read`); raises Refused.
+
+    The caller rolls back what a refused read wrote (its transaction or savepoint).
+    """
+    return record_read(conn, attempt, check_read(conn, attempt, caches, now), now)
 
 
 def read_release(
@@ -318,28 +327,19 @@ def read_release(
     the reads queued beside it, and returns once that transaction committed.
     """
     if committer is not None:
-        return committer.run(lambda conn: _read_in(conn, attempt, caches, now))
-    return db.run(lambda conn: _read_in(conn, attempt, caches, now))
-
-
-def submit_read(
-    attempt: ReadAttempt, *, now: int, caches: CheckCaches, committer: GroupCommitter
-) -> Future[Released]:
-    """:func:`read_release` through ``committer`` without waiting: a Future of the result.
-
-    The async route awaits it (``asyncio.wrap_future``), so no thread is held
-    while the shared transaction commits; the Future raises what
-    :func:`read_release` would.
-    """
-    return committer.submit(lambda conn: _read_in(conn, attempt, caches, now))
+        return committer.run(lambda conn: read_in(conn, attempt, caches, now))
+    return db.run(lambda conn: read_in(conn, attempt, caches, now))
 
 
 __all__ = [
     "DATA_PATH",
     "LEEWAY",
+    "CheckedRead",
     "ReadAttempt",
     "Released",
+    "check_read",
     "prepare_read",
+    "read_in",
     "read_release",
-    "submit_read",
+    "record_read",
 ]

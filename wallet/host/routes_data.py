@@ -10,6 +10,8 @@ when absent. Every check and the record of the read are one transaction
 
 Refusals (problem+json; ``type`` = the reason, ``detail`` fixed):
 
+* ``400``: a header over its length, a body that is not a valid
+  :class:`DataRequest`, a malformed ``Idempotency-Key``.
 * ``401`` + ``WWW-Authenticate: DPoP``: no or a malformed token, a token this
   host did not issue or that was altered, no DPoP proof, an invalid one
   (wrong URL, method, token hash, age), one by another key than ``cnf.jkt``,
@@ -22,22 +24,25 @@ Refusals (problem+json; ``type`` = the reason, ``detail`` fixed):
 Each refusal is kept with its detail in ``read_refusal`` after the refused
 transaction rolled back.
 
-The route is ``async``: the checks without I/O (token parse, DPoP proof) run
-on the event loop, the read transaction on the group committer's writer
-thread, awaited as a Future; only a refusal's record goes through the thread
-pool. A read holds no thread while it waits for its commit.
+The hot path: FastAPI documents :func:`read_data` from its signature, and
+:class:`~wallet.host.data_params.DataRoute` calls it with the parameters taken
+from the request by hand (no dependency solver); it answers with JSON
+serialised once. The checks without I/O (token parse, DPoP proof) run on the
+event loop; the reads started in one turn of the loop go to the group
+committer's writer thread together (:mod:`wallet.host.read_batches`), each in
+its own savepoint, awaited as futures; only a refusal's record goes through
+the thread pool.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import BackgroundTasks, Depends, Header, Request
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Header, Request, Response, Security
 from fastapi.security.http import HTTPBase
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from regie_protocol.dpop import VerifiedProof
@@ -45,9 +50,16 @@ from regie_protocol.errors import ClaimRefused, Code, MalformedInput, Refused, S
 from regie_protocol.http import api_router
 
 from . import idempotency
+from .data_params import (
+    DPOP_MAX_CHARS,
+    IDEMPOTENCY_KEY_MAX_CHARS,
+    DataRequest,
+    DataResponse,
+    DataRoute,
+)
 from .problems import DPOP_CHALLENGE, refusal
-from .reads import DATA_PATH, prepare_read, submit_read
-from .service import ClientDep, HostService, NowDep, ServiceDep
+from .reads import DATA_PATH, Released, prepare_read
+from .service import HostService, client_of, now_of, service_of
 
 router = api_router(tags=["data"])
 
@@ -65,36 +77,6 @@ _FORBIDDEN = frozenset(
         Code.USES_EXHAUSTED, Code.TOO_FREQUENT, Code.NOT_CONSENTED,
     }
 )  # fmt: skip
-AttributeName = Annotated[
-    str,
-    StringConstraints(
-        pattern=r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63}){0,3}$", max_length=259
-    ),
-]
-
-
-class DataRequest(BaseModel):
-    """What the verifier needs now: a subset of the consented attributes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    attributes: list[AttributeName] | None = Field(default=None, min_length=1, max_length=64)
-
-    @field_validator("attributes")
-    @classmethod
-    def _unique(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and len(set(value)) != len(value):
-            raise ValueError("an attribute is named twice")
-        return value
-
-
-class DataResponse(BaseModel):
-    """One recorded use of a consent and the sealed release."""
-
-    consent: str
-    use: int
-    release: str
-    attributes: list[str]
 
 
 def _status_of(error: Refused) -> int:
@@ -132,49 +114,50 @@ async def _refused(service: HostService, error: Refused, **details: Any) -> Exce
     return await run_in_threadpool(partial(_refuse, service, error, **details))
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
-    if credentials is None:
+def _token(authorization: str | None) -> str:
+    """The token of ``Authorization: DPoP <token>`` (split as FastAPI's ``HTTPBase`` does)."""
+    scheme, _, param = (authorization or "").partition(" ")
+    credentials = param.strip()
+    if not (authorization and scheme and credentials):
         raise ClaimRefused("no Authorization header", code=Code.CLAIM_MISSING)
-    if credentials.scheme.lower() != "dpop":
+    if scheme.lower() != "dpop":
         raise ClaimRefused(
-            f"Authorization scheme {credentials.scheme[:16]!r}: send 'DPoP <consent token>'",
+            f"Authorization scheme {scheme[:16]!r}: send 'DPoP <consent token>'",
             code=Code.DPOP_MISSING,
         )
-    return credentials.credentials
+    return credentials
 
 
-@router.post(
-    DATA_PATH,
-    summary="Read under a consent (consent token + DPoP proof): the sealed release",
-    operation_id="readData",
-    responses={
-        401: {"description": "The consent token or the DPoP proof was not accepted."},
-        403: {"description": "The consent does not allow this read now."},
-        422: {"description": "The Idempotency-Key was used before with another body."},
-        429: {"description": "Too many failed calls from this address."},
-    },
-)
+def _answer(released: Released, background: BackgroundTask | None) -> Response:
+    """The 200 answer (:class:`DataResponse`), serialised once."""
+    body = json.dumps(
+        released.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode("utf-8")
+    return Response(body, media_type="application/json", background=background)
+
+
 async def read_data(
     request: Request,
-    service: ServiceDep,
-    now: NowDep,
-    client: ClientDep,
-    background: BackgroundTasks,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_dpop_scheme)],
     dpop: Annotated[
-        str | None, Header(alias="DPoP", max_length=8192, description="The DPoP proof.")
+        str | None,
+        Header(alias="DPoP", max_length=DPOP_MAX_CHARS, description="The DPoP proof."),
     ] = None,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=130)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias=idempotency.HEADER, max_length=IDEMPOTENCY_KEY_MAX_CHARS)
+    ] = None,
     body: DataRequest | None = None,
-) -> DataResponse:
+) -> Response:
+    """Read under the consent in ``Authorization``; answers a :class:`DataResponse`."""
+    service, now = service_of(request), now_of(request)
     attributes = None if body is None or body.attributes is None else tuple(body.attributes)
     try:
         key = idempotency.parse_key(idempotency_key)
     except MalformedInput as exc:
-        raise await _refused(service, exc, now=now, client=client, status=400) from None
+        raise await _refused(service, exc, now=now, client=client_of(request), status=400) from None
     try:
-        token = _token(credentials)
-        if len(request.headers.getlist("dpop")) > 1:
+        headers = request.headers
+        token = _token(headers.get("authorization"))
+        if len(headers.getlist("dpop")) > 1:
             raise SignatureRefused("more than one DPoP header", code=Code.DPOP_INVALID)
         attempt = prepare_read(
             token,
@@ -183,24 +166,45 @@ async def read_data(
             host_url=service.host_url,
             now=now,
             idempotency_key=key,
+            caches=service.caches,
         )
     except Refused as exc:
-        raise await _refused(service, exc, now=now, client=client) from None
-    future = submit_read(attempt, now=now, caches=service.caches, committer=service.committer)
+        raise await _refused(service, exc, now=now, client=client_of(request)) from None
     try:
-        released = await asyncio.wrap_future(future)
+        released = await service.reads.read(attempt, now=now)
     except Refused as exc:
         raise await _refused(
             service,
             exc,
             now=now,
-            client=client,
+            client=client_of(request),
             consent_id=attempt.consent_id,
             proof=attempt.proof,
         ) from None
-    if service.purge_due(now):
-        background.add_task(service.purge_if_due, now)
-    return DataResponse.model_validate(released.to_json())
+    purge = BackgroundTask(service.purge_if_due, now) if service.purge_due(now) else None
+    return _answer(released, purge)
 
 
-__all__ = ["DataRequest", "DataResponse", "router"]
+router.add_api_route(
+    DATA_PATH,
+    read_data,
+    methods=["POST"],
+    route_class_override=DataRoute,
+    # documents the security scheme; read_data reads the Authorization header itself
+    dependencies=[Security(_dpop_scheme)],
+    response_model=DataResponse,
+    summary="Read under a consent (consent token + DPoP proof): the sealed release",
+    description=(
+        "Checks the consent token and the DPoP proof, records the read and answers the "
+        "release sealed to the verifier, in one transaction."
+    ),
+    operation_id="readData",
+    responses={
+        401: {"description": "The consent token or the DPoP proof was not accepted."},
+        403: {"description": "The consent does not allow this read now."},
+        422: {"description": "The Idempotency-Key was used before with another body."},
+        429: {"description": "Too many failed calls from this address."},
+    },
+)
+
+__all__ = ["DataRequest", "DataResponse", "read_data", "router"]

@@ -3,7 +3,9 @@
 One :class:`HostService` lives in ``app.state.host``; the clock (a
 zero-argument callable returning integer seconds) in ``app.state.clock``, so a
 test sets the time by assigning it: no patching. Routes take them through the
-``Annotated`` dependencies below (STYLE habit 14). The dependencies are
+``Annotated`` dependencies below (STYLE habit 14), or, on the read path that
+FastAPI does not resolve (:mod:`wallet.host.routes_data`), through
+:func:`service_of`, :func:`now_of` and :func:`client_of`. The dependencies are
 ``async def``: they only look things up, and FastAPI would run a plain ``def``
 dependency in its thread pool, a thread hop per dependency per request.
 """
@@ -25,6 +27,7 @@ from ..storage import Database
 from ..storage.group_commit import GroupCommitter
 from .caches import CheckCaches
 from .rate_limit import RateLimiter
+from .read_batches import ReadBatches
 from .reads import LEEWAY
 from .refusals import purge_expired, record_refusal
 from .settings import HostSettings
@@ -52,22 +55,27 @@ class HostService:
     public_limiter: RateLimiter
     #: reads share transactions and commits (see :mod:`wallet.storage.group_commit`)
     committer: GroupCommitter
+    #: reads started in one turn of the event loop, handed to the committer together
+    reads: ReadBatches
     _next_purge: int = 0
     _purge_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(cls, settings: HostSettings, db: Database, key: SigningKey) -> HostService:
+        caches = CheckCaches(leeway=LEEWAY)
+        committer = GroupCommitter(db)
         return cls(
             settings=settings,
             db=db,
             key=key,
-            caches=CheckCaches(leeway=LEEWAY),
+            caches=caches,
             status_tokens=StatusTokens(
                 db, key, host_url=settings.host_url, ttl=settings.status_ttl
             ),
             write_limiter=RateLimiter(per_minute=settings.rate_limit),
             public_limiter=RateLimiter(per_minute=settings.public_rate_limit),
-            committer=GroupCommitter(db),
+            committer=committer,
+            reads=ReadBatches(committer, caches),
         )
 
     def close(self) -> None:
@@ -113,19 +121,34 @@ class HostService:
         purge_expired(self.db, now=now)
 
 
-async def get_service(request: Request) -> HostService:
+def service_of(request: Request) -> HostService:
+    """The app's :class:`HostService` (``app.state.host``)."""
     service: HostService = request.app.state.host
     return service
 
 
-async def get_now(request: Request) -> int:
+def now_of(request: Request) -> int:
+    """The app's clock, now (``app.state.clock``: a test may replace it)."""
     clock: Clock = request.app.state.clock
     return int(clock())
 
 
-async def client_address(request: Request) -> str:
+def client_of(request: Request) -> str:
     """The TCP peer's address (see :mod:`wallet.host.rate_limit` about proxies)."""
     return request.client.host if request.client is not None else "unknown"
+
+
+async def get_service(request: Request) -> HostService:
+    return service_of(request)
+
+
+async def get_now(request: Request) -> int:
+    return now_of(request)
+
+
+async def client_address(request: Request) -> str:
+    """The TCP peer's address (see :mod:`wallet.host.rate_limit` about proxies)."""
+    return client_of(request)
 
 
 ServiceDep = Annotated[HostService, Depends(get_service)]
@@ -140,7 +163,10 @@ __all__ = [
     "NowDep",
     "ServiceDep",
     "client_address",
+    "client_of",
     "get_now",
     "get_service",
+    "now_of",
+    "service_of",
     "system_clock",
 ]
