@@ -55,7 +55,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
         int | None,
-        typer.Option(help="Port to listen on (default: the port of the host URL, 8002)."),
+        typer.Option(
+            help="Port to listen on (default: the port of the host URL, 8002).", min=1, max=65535
+        ),
     ] = None,
     url: Annotated[
         str | None,

@@ -242,7 +242,7 @@ def serve(
         str | None, typer.Option(help="The issuer identifier (default: http://HOST:PORT).")
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8001,
     home: HomeOpt = None,
 ) -> None:
     """Serve the issuer's metadata, status list and OpenID4VCI endpoints."""

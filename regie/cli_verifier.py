@@ -117,7 +117,7 @@ def _identity(settings: VerifierSettings) -> VerifierIdentity:
 @app.command()
 @handle_errors
 def serve(
-    port: Annotated[int, typer.Option(help="The port on 127.0.0.1.")] = 8003,
+    port: Annotated[int, typer.Option(help="The port on 127.0.0.1.", min=1, max=65535)] = 8003,
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     home: HomeOpt = None,
 ) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from regie_protocol.consent import parse_consent
 from regie_protocol.errors import Misuse, RegieError
 from regie_protocol.keys import PublicKey, parse_jwk_text, public_key_from_jwk
 from verifier.fetch import AllowListFetcher
@@ -94,6 +95,7 @@ def _verify(
 ) -> VerifiedConsentToken:
     from_stdin = token == "-"  # noqa: S105 - '-' is the stdin marker, not a secret
     text = read_text_arg(Path("-"), what="token").strip() if from_stdin else token.strip()
+    parse_consent(text)  # a malformed token is refused (exit 1) before any lookup
     settings = settings_for(home)
     trust = load_trust(settings.trust_file)
     store: VerifierStore | None = None
