@@ -12,7 +12,8 @@
     │   ├── DisclosureRefused    SD-JWT disclosures and digests
     │   ├── KeyBindingRefused    SD-JWT key binding
     │   ├── StatusRefused        revoked, suspended, index out of range
-    │   └── KeyRefused           a JWK that may not be used (weak, private where public wanted)
+    │   ├── KeyRefused           a JWK that may not be used (weak, private where public wanted)
+    │   └── LogRefused           a Merkle proof, checkpoint or log event does not hold
     ├── Unavailable              a transport or storage failure: the same call may work later
     └── Misuse                   the caller used the API wrongly: a bug to fix in the caller
 
@@ -99,6 +100,14 @@ class Code(StrEnum):
     REQUEST_UNKNOWN = "request_unknown"
     REQUEST_ANSWERED = "request_answered"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    # the tamper-evident log
+    LOG_PROOF_INVALID = "log_proof_invalid"
+    LOG_INCONSISTENT = "log_inconsistent"
+    LOG_ROLLBACK = "log_rollback"
+    LOG_EVENT_MISMATCH = "log_event_mismatch"
+    LOG_SPLIT_VIEW = "log_split_view"
+    LOG_ACCESS_REFUSED = "log_access_refused"
+    LOG_COSIGNATURE_MISSING = "log_cosignature_missing"
 
 
 class RegieError(Exception):
@@ -158,6 +167,12 @@ class KeyRefused(Refused):
     code = Code.KEY_INVALID
 
 
+class LogRefused(Refused):
+    """A log proof, checkpoint or event does not hold: the log is not what it claims."""
+
+    code = Code.LOG_PROOF_INVALID
+
+
 class Unavailable(RegieError):
     """A transport or storage failure; the same call may succeed later."""
 
@@ -176,6 +191,7 @@ __all__ = [
     "DisclosureRefused",
     "KeyBindingRefused",
     "KeyRefused",
+    "LogRefused",
     "MalformedInput",
     "Misuse",
     "Refused",

@@ -41,6 +41,7 @@ from ..errors import (
     DisclosureRefused,
     KeyBindingRefused,
     KeyRefused,
+    LogRefused,
     MalformedInput,
     Refused,
     RegieError,
@@ -82,6 +83,7 @@ _DETAIL_BY_CLASS: tuple[tuple[type[RegieError], str], ...] = (
     (KeyBindingRefused, "The key binding was not accepted."),
     (StatusRefused, "A credential or consent is revoked, suspended or has no valid status."),
     (KeyRefused, "A key was not accepted."),
+    (LogRefused, "A log proof, checkpoint or event does not hold."),
     (Refused, "The request was not accepted."),
     (Unavailable, "A service this one depends on is unavailable. Try again later."),
 )
