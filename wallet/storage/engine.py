@@ -66,6 +66,8 @@ _PG_DURABILITY = {
     "data_sync_retry": "off",
 }
 _BEGIN_OPTION = "regie_sqlite_begin"
+#: PostgreSQL: the first statement of every write transaction (see Database._connected)
+_LOCK_LOG = "LOCK TABLE log_head IN EXCLUSIVE MODE"
 
 
 class Database:
@@ -84,6 +86,8 @@ class Database:
             if self.backend == "sqlite" and database and database != ":memory:"
             else None
         )
+        #: PostgreSQL: whether ``log_head`` exists (every write transaction locks it first)
+        self._log_table = False
 
     def __repr__(self) -> str:
         return f"Database({mask(self._engine.url)!r})"
@@ -248,7 +252,18 @@ class Database:
             if not write and self.backend == "sqlite":
                 conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
             with conn.begin():
+                if write and self.backend == "postgresql" and self._has_log(conn):
+                    # before the snapshot: writers append to the one log head in turn
+                    # instead of failing to serialize on it (decision 0010)
+                    conn.exec_driver_sql(_LOCK_LOG)
                 yield conn
+
+    def _has_log(self, conn: Connection) -> bool:
+        """Whether the log's head table exists yet (it does once migrated; then cached)."""
+        if not self._log_table:
+            found = conn.exec_driver_sql("SELECT to_regclass('log_head') IS NOT NULL").scalar()
+            self._log_table = bool(found)
+        return self._log_table
 
     def _sqlite_pragma(self, pragma: str) -> tuple[Any, ...]:
         raw = self._engine.raw_connection()

@@ -20,6 +20,11 @@ citizen would put a citizen-specific URI into every consent and let verifiers
 link the citizen through it (T23). Indices are allocated once and forever in
 ``status_allocation``; a consent's ``(status_list_id, status_idx)`` must be an
 allocation and is unique, so an index is never reused.
+
+The consent log (``log_*`` tables, :mod:`wallet.log`) has no foreign key: it
+outlives the wallets, consents and readers it speaks of. Its rows are only
+ever inserted (``log_head`` is the one row updated); a leaf index is a
+``log_event`` row, a perfect Merkle node of level >= 1 a ``log_node`` row.
 """
 
 from __future__ import annotations
@@ -34,11 +39,14 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from regie_protocol.tlog.event import EventName
 
 #: stable constraint names on both backends, so later migrations can name them
 NAMING_CONVENTION = {
@@ -333,6 +341,138 @@ class ReadRefusal(StorageModel, table=True):
     detail: str = Field(sa_type=Text)
 
 
+# --- the consent log (wallet.log): an RFC 9162 Merkle tree of events ---
+
+#: SQLite: ``INTEGER PRIMARY KEY`` is the rowid (one B-tree, no second index); BIGINT elsewhere
+_LOG_INDEX = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LogReaderRole(StrEnum):
+    """Who may read the log's events: an auditor all of them, a citizen their own."""
+
+    AUDITOR = "auditor"
+    CITIZEN = "citizen"
+
+
+class LogHead(StorageModel, table=True):
+    """The log's one head row (``id`` 1): its size and the frontier the next append needs.
+
+    ``frontier`` is the concatenated 32-byte hashes of the perfect subtrees of
+    ``[0, size)`` (:class:`regie_protocol.tlog.merkle.Frontier`);
+    ``pseudonym_key`` the random key of the citizens' pseudonyms in events.
+    """
+
+    __tablename__ = "log_head"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single"),
+        CheckConstraint("size >= 0", name="size"),
+    )
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    origin: str = Field(sa_type=Text)
+    size: int = Field(sa_type=BigInteger)
+    frontier: bytes = Field(sa_type=LargeBinary)
+    pseudonym_key: bytes = Field(sa_type=LargeBinary)
+    created_at: int = Field(sa_type=BigInteger)
+
+
+class LogEvent(StorageModel, table=True):
+    """One logged event: leaf ``idx`` (0-based, no gaps), its exact canonical JSON and hash.
+
+    ``owner`` (the wallet id), ``consent_id`` and ``verifier_id`` are lookup
+    columns for citizens, receipts and auditors; ``owner`` is not in the body
+    (the body carries a pseudonym).
+    """
+
+    __tablename__ = "log_event"
+    __table_args__ = (
+        Index(None, "owner", "idx"),
+        Index(None, "consent_id"),
+        Index(None, "verifier_id"),
+        CheckConstraint("idx >= 0", name="idx"),
+        CheckConstraint(_in("name", EventName), name="name"),
+    )
+
+    idx: int = Field(
+        primary_key=True, sa_type=_LOG_INDEX, sa_column_kwargs={"autoincrement": False}
+    )
+    leaf_hash: bytes = Field(sa_type=LargeBinary)
+    body: str = Field(sa_type=Text)
+    name: str = Field(max_length=32)
+    at: int = Field(sa_type=BigInteger)
+    owner: str | None = Field(default=None, max_length=64)
+    consent_id: str | None = Field(default=None, max_length=128)
+    verifier_id: str | None = Field(default=None, max_length=512)
+
+
+class LogNode(StorageModel, table=True):
+    """A perfect Merkle subtree: ``2**level`` leaves from ``idx * 2**level``; levels >= 1.
+
+    Level 0 is ``log_event.leaf_hash``. On SQLite the table is ``WITHOUT ROWID``:
+    a node is found with one B-tree descent.
+    """
+
+    __tablename__ = "log_node"
+    __table_args__ = (
+        CheckConstraint("level >= 1 AND level <= 63", name="level"),
+        CheckConstraint("idx >= 0", name="idx"),
+        {"sqlite_with_rowid": False},
+    )
+
+    level: int = Field(
+        primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    idx: int = Field(primary_key=True, sa_type=BigInteger)
+    hash: bytes = Field(sa_type=LargeBinary)
+
+
+class LogCheckpoint(StorageModel, table=True):
+    """A checkpoint the log signed, one per size: ``note`` as signed (without cosignatures)."""
+
+    __tablename__ = "log_checkpoint"
+    __table_args__ = (CheckConstraint("size >= 0", name="size"),)
+
+    size: int = Field(
+        primary_key=True, sa_type=_LOG_INDEX, sa_column_kwargs={"autoincrement": False}
+    )
+    root: bytes = Field(sa_type=LargeBinary)
+    note: str = Field(sa_type=Text)
+    signed_at: int = Field(sa_type=BigInteger)
+
+
+class LogCosignature(StorageModel, table=True):
+    """A witness's cosignature line on the checkpoint of ``size``; the first one kept."""
+
+    __tablename__ = "log_cosignature"
+
+    size: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    witness: str = Field(primary_key=True, max_length=256)
+    line: str = Field(sa_type=Text)
+    at: int = Field(sa_type=BigInteger)
+
+
+class LogReader(StorageModel, table=True):
+    """A key allowed to read log events: ``jkt`` its RFC 7638 thumbprint, ``jwk`` the public key.
+
+    An auditor reads every event; a citizen (``owner`` set) only their own.
+    """
+
+    __tablename__ = "log_reader"
+    __table_args__ = (
+        CheckConstraint(_in("role", LogReaderRole), name="role"),
+        CheckConstraint("role = 'auditor' OR owner IS NOT NULL", name="citizen_owner"),
+    )
+
+    jkt: str = Field(primary_key=True, max_length=64)
+    role: str = Field(max_length=16)
+    owner: str | None = Field(default=None, max_length=64)
+    name: str = Field(max_length=256)
+    jwk: str = Field(sa_type=Text)
+    added_at: int = Field(sa_type=BigInteger)
+
+
 # --- what may be shown outside storage (no secrets, no sealed bytes) ---
 
 
@@ -374,6 +514,13 @@ __all__ = [
     "ConsentState",
     "DpopProof",
     "IdempotencyEntry",
+    "LogCheckpoint",
+    "LogCosignature",
+    "LogEvent",
+    "LogHead",
+    "LogNode",
+    "LogReader",
+    "LogReaderRole",
     "ReadRefusal",
     "Record",
     "RecordInfo",

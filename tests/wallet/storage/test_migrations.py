@@ -29,6 +29,12 @@ TABLES = {
     "dpop_proof",
     "idempotency_entry",
     "read_refusal",
+    "log_head",
+    "log_event",
+    "log_node",
+    "log_checkpoint",
+    "log_cosignature",
+    "log_reader",
 }
 
 
@@ -40,7 +46,7 @@ def test_fresh_database_is_created_at_head(target: Target) -> None:
         empty.dispose()
     db = target.open()
     try:
-        assert current_revision(db.engine) == head_revision() == "0002"
+        assert current_revision(db.engine) == head_revision() == "0003"
         assert set(inspect(db.engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         db.dispose()

@@ -132,7 +132,9 @@ def test_postgresql_conflict_without_retry_is_unavailable(db: Database) -> None:
     _setup_counter(db)
 
     def interleaved() -> None:
-        with db.connect() as first:
+        # a transaction opened as read-only (a write one would take the log lock first,
+        # and the concurrent writer below would wait for it instead of conflicting)
+        with db.connect(write=False) as first:
             first.execute(select(col(Consent.uses))).scalar_one()
             db.run(_increment, attempts=1)  # a concurrent transaction commits in between
             _increment(first)
