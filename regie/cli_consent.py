@@ -28,6 +28,8 @@ from wallet.consent_terms import (
     split_attributes,
     validity_seconds,
 )
+from wallet.host.settings import HostSettings
+from wallet.log.history import ReadReceipt, local_log_key, read_receipts
 from wallet.registry_store import load_registry
 
 from .cli_consent_requests import register as register_request_commands
@@ -232,22 +234,66 @@ def history(
     consent_id: Annotated[str | None, typer.Argument(help="Only this consent.")] = None,
     home: HomeOpt = None,
     json_out: JsonOpt = False,
+    receipts_dir: Annotated[
+        Path | None,
+        typer.Option("--receipts", help="Save each read's receipt (.tlog-proof) in this folder."),
+    ] = None,
 ) -> None:
-    """What happened to your consents (or one of them), oldest first."""
-    with opened_wallet(home) as (_, wallet):
+    """What happened to your consents (or one of them), oldest first; each read with its receipt.
+
+    A read's receipt (a C2SP tlog-proof) shows where the read is in the host's
+    tamper-evident log; it is checked here against the log's key when this is
+    the host's machine. ``--receipts DIR`` saves each as ``<consent>-<use>.tlog-proof``.
+    """
+    with opened_wallet(home) as (config, wallet):
         events = consents.history(wallet, consent_id, now=int(time.time()))
+        key_file = HostSettings.from_env(home=config.home).log_key_path
+        log_key = local_log_key(wallet.db, key_file)
+        reads = read_receipts(wallet.db, wallet.owner, consent_id=consent_id, log=log_key)
+    by_use = {(read.consent_id, read.use): read for read in reads}
+    if receipts_dir is not None:
+        _save_receipts(receipts_dir, reads)
     if json_out:
-        print_json([event.to_json() for event in events])
+        print_json([_event_json(event, by_use) for event in events])
         return
     from rich.table import Table
     from rich.text import Text
 
     table = Table(title="Consent history")
-    for column in ("when", "event", "consent"):
+    for column in ("when", "event", "consent", "receipt"):
         table.add_column(column, overflow="fold")
     for event in events:
-        table.add_row(_date(event.at), event.name, Text(event.consent_id))
+        read = by_use.get((event.consent_id, int(event.detail.get("use", 0))))
+        shown = "" if event.name != "consent.used" else _receipt_text(read)
+        table.add_row(_date(event.at), event.name, Text(event.consent_id), shown)
     out.print(table)
+
+
+def _event_json(
+    event: consents.ConsentEventView, by_use: dict[tuple[str, int], ReadReceipt]
+) -> dict[str, Any]:
+    shown = event.to_json()
+    if event.name == "consent.used":
+        read = by_use.get((event.consent_id, int(event.detail.get("use", 0))))
+        if read is not None:
+            shown.update(logIndex=read.index, receipt=read.receipt, receiptChecked=read.checked)
+    return shown
+
+
+def _receipt_text(read: ReadReceipt | None) -> str:
+    if read is None or read.receipt is None:
+        return "no receipt yet"
+    verdict = {True: "checked", False: "DOES NOT CHECK OUT", None: "not checked here"}
+    return f"log entry {read.index}, {verdict[read.checked]}"
+
+
+def _save_receipts(folder: Path, reads: list[ReadReceipt]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for read in reads:
+        if read.receipt is not None:
+            (folder / f"{read.consent_id}-{read.use}.tlog-proof").write_text(
+                read.receipt, encoding="utf-8"
+            )
 
 
 register_request_commands(app)

@@ -10,13 +10,14 @@ allows), deletes kept data whose consent ended or whose retention ran out
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from regie_protocol.consent_request import REQUEST_MAX_LIFETIME as REQUEST_LIFETIME
 from regie_protocol.consent_request import ConsentRequestClaims
-from regie_protocol.errors import Misuse, Unavailable
+from regie_protocol.errors import Misuse, RegieError, Unavailable
 from verifier.purge import purge as run_purge
 from verifier.store import VerifierStore
 from wallet.consent_terms import (
@@ -38,7 +39,7 @@ from .cli_verifier_io import (
     print_attributes,
     settings_for,
 )
-from .console import handle_errors, out, print_json
+from .console import err, handle_errors, out, print_json
 
 
 @handle_errors
@@ -136,10 +137,18 @@ def read(
         str | None, typer.Option(help="Comma-separated attributes (default: all consented).")
     ] = None,
     keep: Annotated[bool, typer.Option(help="Keep the values (if the consent allows).")] = False,
+    receipt_file: Annotated[
+        Path | None,
+        typer.Option("--receipt", help="Save the read's receipt (.tlog-proof) to this file."),
+    ] = None,
     home: HomeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Read under a consent from the citizen's wallet host and print the released attributes."""
+    """Read under a consent from the citizen's wallet host and print the released attributes.
+
+    The host's answer carries a receipt: proof that the read is in the host's
+    tamper-evident log (C2SP tlog-proof); ``--receipt FILE`` keeps it.
+    """
     context = open_context(home)
     try:
         stored = context.store.consent(consent_id)
@@ -152,6 +161,8 @@ def read(
             kept = context.store.keep(consent_id, result.attributes, now=io.now())
     finally:
         context.close()
+    if receipt_file is not None and result.receipt is not None:
+        receipt_file.write_text(result.receipt, encoding="utf-8")
     if json_out:
         print_json(
             {
@@ -160,6 +171,7 @@ def read(
                 "attributes": dict(result.attributes),
                 "missing": list(result.missing),
                 "keptUntil": None if kept is None else kept.keep_until,
+                "receipt": result.receipt,
             }
         )
         return
@@ -170,8 +182,18 @@ def read(
 def purge(home: HomeOpt = None, json_out: JsonOpt = False) -> None:
     """Delete kept data whose consent was withdrawn, expired, or whose retention ran out."""
     context = open_context(home)
+    unreported: list[str] = []
     try:
-        report = run_purge(context.store, now=io.now(), status=context.status)
+        now = io.now()
+        report = run_purge(context.store, now=now, status=context.status)
+        for consent_id, names in report.by_consent().items():
+            stored = context.store.consent(consent_id)
+            if stored is None:
+                continue
+            try:  # the citizen's log learns the data is gone (retention.purged)
+                context.client(stored.host).report_purge(stored.token, names, purged_at=now)
+            except RegieError as exc:
+                unreported.append(f"{consent_id} ({exc.code.value})")
     finally:
         context.close()
     if json_out:
@@ -184,6 +206,13 @@ def purge(home: HomeOpt = None, json_out: JsonOpt = False) -> None:
                 highlight=False,
             )
         out.print(f"{len(report.purged)} purged, {report.remaining} kept.", markup=False)
+    if unreported:
+        err.print(
+            f"regie: the purge of {len(unreported)} consent(s) could not be reported to the "
+            f"wallet host: {', '.join(unreported)}",
+            markup=False,
+            highlight=False,
+        )
     if report.unchecked:
         raise Unavailable(
             f"the status of {len(report.unchecked)} consent(s) could not be checked "

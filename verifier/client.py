@@ -50,6 +50,7 @@ from regie_protocol.keys import PublicKey, public_key_from_jwk
 from regie_protocol.release import MAX_RELEASE_BYTES, decrypt_release
 from regie_protocol.sdjwt import KeyBindingRequired, VerifiedSdJwt, parse
 from regie_protocol.sdjwt import verify as verify_presentation
+from regie_protocol.tlog.receipt import Receipt
 
 from .identity import VerifierIdentity
 from .policy import ConsentPolicy
@@ -89,6 +90,8 @@ class ReadResult:
     missing: tuple[str, ...]
     sealed_at: int
     presentations: tuple[VerifiedSdJwt, ...] = field(repr=False)
+    #: the read's receipt from the host's log (C2SP tlog-proof), ``None`` from a host without one
+    receipt: str | None = None
 
 
 def _json(response: httpx.Response, what: str) -> dict[str, Any]:
@@ -101,6 +104,18 @@ def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedInput(f"the wallet host's answer to {what} is not a JSON object")
     return value
+
+
+def _receipt(answer: Mapping[str, Any]) -> str | None:
+    """The read's receipt, well-formed and for the log entry the answer names (or none)."""
+    text, index = answer.get("receipt"), answer.get("logIndex")
+    if text is None:
+        return None
+    if not isinstance(text, str) or type(index) is not int:
+        raise MalformedInput("the wallet host's receipt or its log index is malformed")
+    if Receipt.parse(text).index != index:
+        raise MalformedInput("the wallet host's receipt is for another log entry")
+    return text
 
 
 def _host_id(value: Any) -> str:
@@ -270,6 +285,7 @@ class WalletHostClient:
             raise MalformedInput("the wallet host's answer names another consent or no release")
         if type(use) is not int or use < 1:
             raise MalformedInput("the wallet host's answer has no use number")
+        receipt = _receipt(answer)
         content = decrypt_release(release, keys=self.identity.encryption_key)
         if not hmac.compare_digest(content.consent_id.encode(), claims.jti.encode()):
             raise ClaimRefused(
@@ -297,7 +313,39 @@ class WalletHostClient:
             missing=tuple(missing),
             sealed_at=content.sealed_at,
             presentations=presentations,
+            receipt=receipt,
         )
+
+    def report_purge(
+        self, consent_token: str, attributes: Collection[str], *, purged_at: int
+    ) -> tuple[int, str]:
+        """Tell the host the data read under a consent was deleted: ``(log index, receipt)``.
+
+        The host logs it as ``retention.purged`` in the citizen's log, where an
+        auditor checks it against the consent's end and retention.
+        """
+        path = "/v1/purge-reports"
+        proof = create_proof(
+            self.identity.signing_key,
+            htm="POST",
+            htu=self.base_url + path,
+            now=self._now(),
+            access_token=consent_token,
+        )
+        headers = {"Authorization": f"DPoP {consent_token}", "DPoP": proof}
+        body = {"purgedAt": purged_at, "attributes": sorted(set(attributes))}
+        response = self._send("POST", path, what="the purge report", json=body, headers=headers)
+        if response.status_code != 201:
+            raise refusal_from_response(
+                response, what="the purge report", not_found=Code.CONSENT_UNKNOWN
+            )
+        answer = _json(response, "the purge report")
+        index, receipt = answer.get("logIndex"), answer.get("receipt")
+        if type(index) is not int or not isinstance(receipt, str):
+            raise MalformedInput("the wallet host's purge answer has no log index or receipt")
+        if Receipt.parse(receipt).index != index:
+            raise MalformedInput("the wallet host's receipt is for another log entry")
+        return index, receipt
 
     def _presentation(
         self, presentation: str, consent: ConsentClaims, policy: ConsentPolicy, now: int

@@ -67,6 +67,13 @@ class PurgeReport:
     unchecked: tuple[tuple[str, str], ...]
     suspended: tuple[str, ...]
 
+    def by_consent(self) -> dict[str, tuple[str, ...]]:
+        """consent id -> the attribute names purged under it (for the purge reports)."""
+        names: dict[str, set[str]] = {}
+        for item in self.purged:
+            names.setdefault(item.consent_id, set()).update(item.attributes)
+        return {consent: tuple(sorted(found)) for consent, found in names.items()}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "purged": [item.to_json() for item in self.purged],

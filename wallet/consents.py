@@ -53,6 +53,7 @@ from regie_protocol.errors import ClaimRefused, Code, Misuse
 from regie_protocol.keys import Alg, PublicKey, SigningKey, Unprotected
 from regie_protocol.registry import Registry
 from regie_protocol.statuslist import Status
+from regie_protocol.tlog.event import EventName
 
 from . import consent_status
 from .consent_terms import (
@@ -67,6 +68,7 @@ from .consent_terms import (
     split_attributes,
 )
 from .core import StoredRecord, UnlockedWallet
+from .log import record as log_record
 from .storage import Consent, ConsentEvent, ConsentEventName, ConsentState
 from .storage.models import metadata
 
@@ -458,6 +460,14 @@ def grant(
         granted = GrantedConsent(consent_id, token, claims, list_id, idx)
         if then is not None:
             then(conn, granted)
+        log_record.granted(
+            conn,
+            owner=wallet.owner,
+            claims=claims,
+            token=token,
+            now=now,
+            request_id=None if answering is None else answering.host_request_id,
+        )
         return granted, key
 
     granted, key = wallet.db.run(work)
@@ -514,6 +524,14 @@ def revoke(wallet: UnlockedWallet, consent_id: str, *, now: int) -> ConsentView:
                 **_event(wallet, consent_id, ConsentEventName.WITHDRAWN, now, by="citizen")
             )
         )
+        log_record.ended(
+            conn,
+            EventName.WITHDRAWN,
+            owner=wallet.owner,
+            consent_id=consent_id,
+            verifier=str(row["verifier_id"]),
+            now=now,
+        )
 
     wallet.db.run(work)
     return show(wallet, consent_id, now=now)
@@ -530,8 +548,14 @@ def note_expired(wallet: UnlockedWallet, *, now: int) -> list[str]:
         return []
 
     def work(conn: Connection) -> list[str]:
-        ids = list(conn.execute(select(col(Consent.id), col(Consent.expires_at)).where(*where)))
-        for consent_id, expires_at in ids:
+        ids = list(
+            conn.execute(
+                select(col(Consent.id), col(Consent.expires_at), col(Consent.verifier_id)).where(
+                    *where
+                )
+            )
+        )
+        for consent_id, expires_at, verifier_id in ids:
             conn.execute(
                 update(Consent)
                 .where(col(Consent.id) == consent_id, col(Consent.owner) == wallet.owner)
@@ -542,7 +566,15 @@ def note_expired(wallet: UnlockedWallet, *, now: int) -> list[str]:
                     **_event(wallet, consent_id, ConsentEventName.EXPIRED, now, exp=expires_at)
                 )
             )
-        return [str(consent_id) for consent_id, _ in ids]
+            log_record.ended(
+                conn,
+                EventName.EXPIRED,
+                owner=wallet.owner,
+                consent_id=str(consent_id),
+                verifier=str(verifier_id),
+                now=now,
+            )
+        return [str(consent_id) for consent_id, _, _ in ids]
 
     return wallet.db.run(work)
 

@@ -44,6 +44,7 @@ from regie_protocol.consent_request import (
 )
 from regie_protocol.errors import ClaimRefused, Code
 
+from .log import record as log_record
 from .registry_store import owner_registry
 from .storage import Consent, ConsentRequest, Database, RequestState, Wallet
 
@@ -202,6 +203,16 @@ def accept_request(db: Database, token: str, *, host_url: str, now: int) -> Stor
             "consent_id": None,
         }
         conn.execute(insert(ConsentRequest).values(**values))
+        log_record.requested(
+            conn,
+            owner=inbox,
+            request_id=request_id,
+            verifier=claims.iss,
+            purpose=claims.purpose,
+            legal_basis=claims.legal_basis,
+            attributes=claims.all_attributes,
+            now=now,
+        )
         return StoredRequest(
             id=request_id,
             owner=inbox,

@@ -54,6 +54,7 @@ from .consent_terms import holds, purpose_text
 from .consents import CREDENTIAL_KIND, Answering, GrantedConsent, GrantTerms, grant
 from .core import StoredRecord, UnlockedWallet
 from .inbox import expire_in, note_expired_requests, request_claims
+from .log import record as log_record
 from .releases import (
     SealedRelease,
     choose_credentials,
@@ -397,6 +398,13 @@ def refuse(wallet: UnlockedWallet, request_id: str, *, now: int) -> RequestView:
                 col(ConsentRequest.state) == RequestState.PENDING.value,
             )
             .values(state=RequestState.REFUSED.value, answered_at=now)
+        )
+        log_record.request_refused(
+            conn,
+            owner=wallet.owner,
+            request_id=request_id,
+            verifier=str(row["verifier_id"]),
+            now=now,
         )
 
     wallet.db.run(work)

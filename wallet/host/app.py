@@ -6,8 +6,12 @@ path                                   who       what
 ``POST /v1/requests``                  anyone    a verifier's signed consent request
 ``GET /v1/requests/{id}``              verifier  its answer (DPoP by the request's key)
 ``POST /v1/data``                      verifier  read under a consent (token + DPoP)
+``POST /v1/purge-reports``             verifier  it deleted what it read (token + DPoP)
 ``GET /v1/status-lists/{id}``          anyone    a signed Token Status List of consents
 ``GET /v1/keys``                       anyone    the host's public keys
+``GET /v1/log/...``                    see       the consent log: checkpoints, proofs (anyone);
+                                       below     events, receipts (auditors, the citizen, the
+                                                 verifier of a read); :mod:`.routes_log`
 ``GET /v1/openapi.json``               anyone    the OpenAPI 3.1 document
 =====================================  ========  =========================================
 
@@ -20,15 +24,16 @@ the citizen prepared (signed consents, sealed releases). Run it with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
 from regie_protocol.http import Contact, ServiceInfo, create_service_app
 
 from ..storage import open_database
-from . import routes_data, routes_requests, routes_status
+from . import routes_data, routes_log, routes_purge, routes_requests, routes_status
 from .host_key import load_or_create_host_key
 from .service import Clock, HostService, system_clock
 from .settings import HostSettings
@@ -54,6 +59,13 @@ def service_info(settings: HostSettings) -> ServiceInfo:
     )
 
 
+async def _checkpoints(service: HostService, interval: int, clock: Clock) -> None:
+    """Every ``interval`` seconds: a checkpoint (and its cosignatures) if the log grew."""
+    while True:
+        await asyncio.sleep(interval)
+        await asyncio.to_thread(service.log.tick, now=clock())
+
+
 def create_app(settings: HostSettings, *, clock: Clock | None = None) -> FastAPI:
     """The wallet host for ``settings``: opens (and migrates) the database, loads the key.
 
@@ -64,19 +76,29 @@ def create_app(settings: HostSettings, *, clock: Clock | None = None) -> FastAPI
     """
     key, _ = load_or_create_host_key(settings.host_key_file)
     db = open_database(settings.database_url, home=settings.home)
-    service = HostService.start(settings, db, key)
+    clock = clock or system_clock
+    service = HostService.start(settings, db, key, now=clock())
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ticker = None
+        if settings.checkpoint_interval:
+            ticker = asyncio.create_task(
+                _checkpoints(service, settings.checkpoint_interval, lambda: app.state.clock())
+            )
         try:
             yield
         finally:
+            if ticker is not None:
+                ticker.cancel()
+                with suppress(asyncio.CancelledError):
+                    await ticker
             service.close()
 
     app = create_service_app(service_info(settings), lifespan=lifespan)
     app.state.host = service
-    app.state.clock = clock or system_clock
-    for module in (routes_requests, routes_data, routes_status):
+    app.state.clock = clock
+    for module in (routes_requests, routes_data, routes_purge, routes_status, routes_log):
         app.include_router(module.router)
     return app
 

@@ -75,6 +75,16 @@ class DataResponse(BaseModel):
     use: int
     release: str
     attributes: list[str]
+    logIndex: int | None = Field(
+        default=None, description="The index of the read's data.released event in the host's log."
+    )
+    receipt: str | None = Field(
+        default=None,
+        description=(
+            "The read's receipt: a C2SP tlog-proof (index, inclusion proof, signed "
+            "checkpoint) anyone can check offline against the log's key."
+        ),
+    )
 
 
 _BODY: TypeAdapter[DataRequest | None] = TypeAdapter(DataRequest | None)

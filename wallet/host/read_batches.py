@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -52,9 +54,12 @@ _Outcome = tuple[Released | None, BaseException | None]
 class ReadBatches:
     """Reads waiting for the end of their event loop's turn, per loop (one per app)."""
 
-    def __init__(self, committer: GroupCommitter, caches: CheckCaches) -> None:
+    def __init__(
+        self, committer: GroupCommitter, caches: CheckCaches, receipts: ReceiptMaker | None = None
+    ) -> None:
         self._committer = committer
         self._caches = caches
+        self._receipts = receipts
         self._pending: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
         self._lock = threading.Lock()
 
@@ -95,7 +100,9 @@ class ReadBatches:
                 outcomes.append(self._read(conn, attempt, now))
             else:
                 outcomes.append(self._read_in_savepoint(conn, attempt, now))
-        return outcomes
+        if self._receipts is None:
+            return outcomes
+        return with_receipts(conn, outcomes, self._receipts, now=max(n for _, n, _ in batch))
 
     def _read(self, conn: Connection, attempt: ReadAttempt, now: int) -> _Outcome:
         """A read without ``Idempotency-Key``: a refusal comes before its first write.
@@ -129,6 +136,30 @@ class ReadBatches:
         return released, None
 
 
+#: ``(conn, log indices, now) -> receipt per index``, in the reads' transaction
+ReceiptMaker = Callable[[Connection, Sequence[int], int], Mapping[int, str]]
+
+
+def with_receipts(
+    conn: Connection, outcomes: list[_Outcome], receipts: ReceiptMaker, *, now: int
+) -> list[_Outcome]:
+    """Each released read with its receipt: one checkpoint signed for the whole batch.
+
+    Runs in the reads' transaction after their events were appended; if it
+    fails, so does every read in it (no answer without its receipt).
+    """
+    indices = [r.log_index for r, _ in outcomes if r is not None and r.log_index is not None]
+    if not indices:
+        return outcomes
+    made = receipts(conn, indices, now)
+    return [
+        (replace(r, receipt=made[r.log_index]), e)
+        if r is not None and r.log_index is not None
+        else (r, e)
+        for r, e in outcomes
+    ]
+
+
 def _resolve(batch: list[_Pending], done: Future[Any]) -> None:
     """On the event loop: hand each read its outcome (or the transaction's failure)."""
     try:
@@ -144,4 +175,4 @@ def _resolve(batch: list[_Pending], done: Future[Any]) -> None:
             future.set_result(released)
 
 
-__all__ = ["ReadBatches"]
+__all__ = ["ReadBatches", "ReceiptMaker", "with_receipts"]

@@ -27,7 +27,10 @@ this order, any failure rolling everything back:
 6. the DPoP proof's ``(jkt, jti)`` inserted into ``dpop_proof``: already there
    is a replay (a stored idempotent answer is given only after this too);
 7. ``uses + 1``, ``last_used_at = now``, a ``consent.used`` event ``{use,
-   attributes, jkt}`` and the idempotency answer written; commit.
+   attributes, jkt}``, the ``data.released`` event appended to the log (if it
+   cannot be, the read is refused) and the idempotency answer written; commit.
+8. the batch's receipts: a checkpoint of the tree with these events, signed in
+   the same transaction, and each read's inclusion proof (C2SP tlog-proof).
 
 Steps 1-5 (:func:`check_read`) write nothing, except that an expired
 idempotency entry is dropped; step 6 (:func:`record_read`) refuses a replay
@@ -46,7 +49,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -63,8 +67,10 @@ from regie_protocol.errors import (
     TimeRefused,
 )
 from regie_protocol.statuslist import Status
+from regie_protocol.tlog.event import TraceParent, parse_traceparent
 
 from .. import consent_status
+from ..log import record as log_record
 from ..storage import ConsentState, Database
 from ..storage.group_commit import GroupCommitter
 from . import idempotency
@@ -89,6 +95,8 @@ class ReadAttempt:
     #: the attributes asked for; ``None`` = all consented
     attributes: tuple[str, ...] | None
     idempotency: idempotency.IdempotencyKey | None = None
+    #: the verifier's W3C ``traceparent``, kept in the log event as ``foreign_operation``
+    trace: TraceParent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +107,35 @@ class Released:
     use: int
     release: str
     attributes: tuple[str, ...]
+    #: the index of the read's ``data.released`` event in the host's log
+    log_index: int | None = None
+    #: the read's receipt (C2SP tlog-proof), made once the batch's events are in the tree
+    receipt: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "consent": self.consent_id,
             "use": self.use,
             "release": self.release,
             "attributes": list(self.attributes),
         }
+        if self.log_index is not None:
+            out["logIndex"] = self.log_index
+        if self.receipt is not None:
+            out["receipt"] = self.receipt
+        return out
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Released:
+        """A stored answer (``Idempotency-Key``) read back, without its receipt."""
+        index = body.get("logIndex")
+        return cls(
+            str(body["consent"]),
+            int(body["use"]),
+            str(body["release"]),
+            tuple(str(name) for name in body["attributes"]),
+            None if index is None else int(index),
+        )
 
 
 def prepare_read(
@@ -118,10 +147,12 @@ def prepare_read(
     now: int,
     idempotency_key: str | None = None,
     caches: CheckCaches | None = None,
+    traceparent: str | None = None,
 ) -> ReadAttempt:
     """The checks without I/O: parse the consent token, verify the DPoP proof (raises Refused).
 
-    With ``caches``, a token parsed before is not parsed again.
+    With ``caches``, a token parsed before is not parsed again. A ``traceparent``
+    that is not valid W3C Trace Context is ignored (never a refusal).
     """
     unverified = ct.parse_consent(token) if caches is None else caches.parsed_consent(token)
     cnf = unverified.unverified_claims.get("cnf")
@@ -152,7 +183,9 @@ def prepare_read(
             key=idempotency_key,
             request_sha256=idempotency.request_sha256(asked, token.encode("ascii")),
         )
-    return ReadAttempt(unverified.jti, token, verified, attributes, key)
+    return ReadAttempt(
+        unverified.jti, token, verified, attributes, key, parse_traceparent(traceparent)
+    )
 
 
 def _status(conn: Connection, row: ReadRow) -> int:
@@ -250,6 +283,8 @@ class CheckedRead:
     row: ReadRow
     #: the answer kept for its ``Idempotency-Key`` (a retry), or ``None``
     stored: idempotency.StoredAnswer | None
+    #: the consent's verified claims (what the log event records)
+    claims: ct.ConsentClaims
 
 
 def check_read(
@@ -269,11 +304,11 @@ def check_read(
     if attempt.idempotency is not None:
         stored = idempotency.lookup(conn, attempt.idempotency, now=now)
         if stored is not None:
-            return CheckedRead(row, stored)
+            return CheckedRead(row, stored, claims)
     _check_use(claims, row, attempt, now)
     if row.jwe is None or row.released is None:
         raise ClaimRefused("no release is prepared for this consent", code=Code.NOT_CONSENTED)
-    return CheckedRead(row, None)
+    return CheckedRead(row, None, claims)
 
 
 def record_read(conn: Connection, attempt: ReadAttempt, checked: CheckedRead, now: int) -> Released:
@@ -284,8 +319,7 @@ def record_read(conn: Connection, attempt: ReadAttempt, checked: CheckedRead, no
     if not insert_proof(conn, attempt.proof):
         raise SignatureRefused("the DPoP proof was used before", code=Code.DPOP_REPLAYED)
     if checked.stored is not None:
-        body = checked.stored.body
-        return Released(body["consent"], body["use"], body["release"], tuple(body["attributes"]))
+        return Released.from_json(checked.stored.body)
     row = checked.row
     released = tuple(str(name) for name in json.loads(str(row.released)))
     use = int(row.uses) + 1
@@ -298,7 +332,19 @@ def record_read(conn: Connection, attempt: ReadAttempt, checked: CheckedRead, no
         at=now,
         detail=dumps_compact(detail).decode("utf-8"),
     )
-    answer = Released(attempt.consent_id, use, str(row.jwe), released)
+    # the log event is the read's last write but the idempotent answer (which names
+    # its index): if it cannot be appended, the read is refused with everything else
+    appended = log_record.released(
+        conn,
+        owner=row.owner,
+        claims=checked.claims,
+        token=attempt.token,
+        attributes=released,
+        use=use,
+        now=now,
+        foreign=attempt.trace,
+    )
+    answer = Released(attempt.consent_id, use, str(row.jwe), released, appended.index)
     if attempt.idempotency is not None:
         stored_answer = idempotency.StoredAnswer(status=200, body=answer.to_json())
         idempotency.store(conn, attempt.idempotency, stored_answer, now=now)
@@ -320,15 +366,27 @@ def read_release(
     now: int,
     caches: CheckCaches,
     committer: GroupCommitter | None = None,
+    receipts: Callable[[Connection, Sequence[int], int], Mapping[int, str]] | None = None,
 ) -> Released:
     """Check everything and record the read in ONE transaction; raises Refused (rolled back).
 
     With a ``committer``, the read is one savepoint in a transaction shared with
     the reads queued beside it, and returns once that transaction committed.
+    With ``receipts``, the answer carries the read's receipt (made in the same
+    transaction).
     """
+
+    def work(conn: Connection) -> Released:
+        released = read_in(conn, attempt, caches, now)
+        if receipts is None or released.log_index is None:
+            return released
+        return replace(
+            released, receipt=receipts(conn, [released.log_index], now)[released.log_index]
+        )
+
     if committer is not None:
-        return committer.run(lambda conn: read_in(conn, attempt, caches, now))
-    return db.run(lambda conn: read_in(conn, attempt, caches, now))
+        return committer.run(work)
+    return db.run(work)
 
 
 __all__ = [

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
+from sqlmodel import col
 
 from regie_protocol.dpop import VerifiedProof
+from regie_protocol.tlog.event import TraceParent
 
-from ..storage import Database, ReadRefusal
+from ..log import record as log_record
+from ..storage import Consent, Database, ReadRefusal
 from . import idempotency
 from .replay import insert_proof, purge_proofs
 
@@ -38,8 +41,14 @@ def record_refusal(
     detail: str,
     consent_id: str | None = None,
     proof: VerifiedProof | None = None,
+    trace: TraceParent | None = None,
 ) -> None:
-    """Write one ``read_refusal`` row (and mark ``proof`` used). Never raises on storage errors."""
+    """Write one ``read_refusal`` row (and mark ``proof`` used). Never raises on storage errors.
+
+    A refusal under a consent this host holds is also a ``data.refused`` event in
+    the citizen's log; calls naming no consent of this host (noise, probes) stay
+    in ``read_refusal`` only, so they cannot flood the log.
+    """
 
     def work(conn: Connection) -> None:
         conn.execute(
@@ -54,12 +63,32 @@ def record_refusal(
         )
         if proof is not None:
             insert_proof(conn, proof)
+        if consent_id is not None:
+            _log_refused(conn, consent_id, code=code, now=now, trace=trace)
 
     try:
         db.run(work)
     except Exception:  # the refusal answer goes out anyway; the log keeps the failure
         logger.exception("could not record a refusal (%s on %s)", code, route)
     logger.info("host.refused route=%s code=%s", route, code)
+
+
+def _log_refused(
+    conn: Connection, consent_id: str, *, code: str, now: int, trace: TraceParent | None
+) -> None:
+    row = conn.execute(
+        select(col(Consent.owner), col(Consent.verifier_id)).where(col(Consent.id) == consent_id)
+    ).first()
+    if row is not None:
+        log_record.read_refused(
+            conn,
+            owner=str(row[0]),
+            consent_id=consent_id,
+            verifier=str(row[1]),
+            refusal_type=code,
+            now=now,
+            foreign=trace,
+        )
 
 
 def purge_expired(db: Database, *, now: int) -> tuple[int, int]:

@@ -48,6 +48,7 @@ from starlette.concurrency import run_in_threadpool
 from regie_protocol.dpop import VerifiedProof
 from regie_protocol.errors import ClaimRefused, Code, MalformedInput, Refused, SignatureRefused
 from regie_protocol.http import api_router
+from regie_protocol.tlog.event import TraceParent
 
 from . import idempotency
 from .data_params import (
@@ -94,6 +95,7 @@ def _refuse(
     consent_id: str | None = None,
     proof: VerifiedProof | None = None,
     status: int | None = None,
+    trace: TraceParent | None = None,
 ) -> Exception:
     status = status or _status_of(error)
     if status in (400, 401):  # not authenticated: limited per address before anything is written
@@ -105,6 +107,7 @@ def _refuse(
         detail=error.message,
         consent_id=consent_id,
         proof=proof,
+        trace=trace,
     )
     return refusal(status, error, challenge=DPOP_CHALLENGE)
 
@@ -167,6 +170,7 @@ async def read_data(
             now=now,
             idempotency_key=key,
             caches=service.caches,
+            traceparent=headers.get("traceparent"),
         )
     except Refused as exc:
         raise await _refused(service, exc, now=now, client=client_of(request)) from None
@@ -180,6 +184,7 @@ async def read_data(
             client=client_of(request),
             consent_id=attempt.consent_id,
             proof=attempt.proof,
+            trace=attempt.trace,
         ) from None
     purge = BackgroundTask(service.purge_if_due, now) if service.purge_due(now) else None
     return _answer(released, purge)

@@ -25,14 +25,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from regie_protocol.consent_request import parse_request
-from regie_protocol.dpop import VerifiedProof, verify_proof
 from regie_protocol.errors import ClaimRefused, Code, KeyRefused, Refused, SignatureRefused
 from regie_protocol.http import HttpProblem, ProblemCode, api_router
 
 from .. import inbox
 from . import idempotency
-from .problems import DPOP_CHALLENGE, refusal
-from .replay import DPOP_LEEWAY, insert_proof
+from .dpop_calls import caller_proof
+from .problems import refusal
 from .service import ClientDep, HostService, NowDep, ServiceDep
 
 REQUESTS_PATH = "/v1/requests"
@@ -151,30 +150,6 @@ RequestId = Annotated[
 ]
 
 
-def _proof(
-    service: HostService, dpop: str | None, request_id: str, *, route: str, now: int, client: str
-) -> VerifiedProof:
-    try:
-        if dpop is None:
-            raise ClaimRefused("no DPoP header", code=Code.DPOP_MISSING)
-        proof = verify_proof(
-            dpop,
-            htm="GET",
-            htu=f"{service.host_url}{REQUESTS_PATH}/{request_id}",
-            now=now,
-            access_token=None,
-            expected_jkt=None,
-            leeway=DPOP_LEEWAY,
-        )
-        if not service.db.run(lambda conn: insert_proof(conn, proof)):
-            raise SignatureRefused("the DPoP proof was used before", code=Code.DPOP_REPLAYED)
-    except Refused as exc:
-        service.write_limiter.check(client)
-        service.record_refusal(route=route, now=now, code=exc.code.value, detail=exc.message)
-        raise refusal(401, exc, challenge=DPOP_CHALLENGE) from None
-    return proof
-
-
 @router.get(
     REQUESTS_PATH + "/{request_id}",
     summary="Collect the answer to a consent request (DPoP by the request's key)",
@@ -194,7 +169,15 @@ def get_request(
     dpop: Annotated[str | None, Header(alias="DPoP", max_length=8192)] = None,
 ) -> RequestAnswerOut:
     route = f"GET {REQUESTS_PATH}/{{id}}"
-    proof = _proof(service, dpop, request_id, route=route, now=now, client=client)
+    proof = caller_proof(
+        service,
+        dpop,
+        htm="GET",
+        path=f"{REQUESTS_PATH}/{request_id}",
+        route=route,
+        now=now,
+        client=client,
+    )
     answer = inbox.answer_for(service.db, request_id, jkt=proof.jkt, now=now)
     if answer is None:
         service.write_limiter.check(client)

@@ -22,10 +22,12 @@ from fastapi import Depends, Request
 
 from regie_protocol.dpop import VerifiedProof
 from regie_protocol.keys import SigningKey
+from regie_protocol.tlog.event import TraceParent
 
 from ..storage import Database
 from ..storage.group_commit import GroupCommitter
 from .caches import CheckCaches
+from .log_service import STATE_FILE_NAME, HostLog
 from .rate_limit import RateLimiter
 from .read_batches import ReadBatches
 from .reads import LEEWAY
@@ -57,13 +59,24 @@ class HostService:
     committer: GroupCommitter
     #: reads started in one turn of the event loop, handed to the committer together
     reads: ReadBatches
+    #: the consent log: checkpoints, receipts, witnesses
+    log: HostLog
     _next_purge: int = 0
     _purge_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def start(cls, settings: HostSettings, db: Database, key: SigningKey) -> HostService:
+    def start(
+        cls, settings: HostSettings, db: Database, key: SigningKey, *, now: int
+    ) -> HostService:
         caches = CheckCaches(leeway=LEEWAY)
         committer = GroupCommitter(db)
+        log = HostLog.open(
+            db,
+            key_file=settings.log_key_path,
+            state_file=settings.log_key_path.with_name(STATE_FILE_NAME),
+            now=now,
+            witnesses=settings.witness_list,
+        )
         return cls(
             settings=settings,
             db=db,
@@ -75,7 +88,8 @@ class HostService:
             write_limiter=RateLimiter(per_minute=settings.rate_limit),
             public_limiter=RateLimiter(per_minute=settings.public_rate_limit),
             committer=committer,
-            reads=ReadBatches(committer, caches),
+            reads=ReadBatches(committer, caches, receipts=log.receipts),
+            log=log,
         )
 
     def close(self) -> None:
@@ -96,6 +110,7 @@ class HostService:
         detail: str,
         consent_id: str | None = None,
         proof: VerifiedProof | None = None,
+        trace: TraceParent | None = None,
     ) -> None:
         """Keep a refusal's detail in ``read_refusal`` (see :mod:`wallet.host.refusals`)."""
         record_refusal(
@@ -106,6 +121,7 @@ class HostService:
             detail=detail,
             consent_id=consent_id,
             proof=proof,
+            trace=trace,
         )
 
     def purge_due(self, now: int) -> bool:

@@ -14,6 +14,12 @@ environment variable           setting
                                client address (``POST /v1/requests``, failed logins)
 ``REGIE_HOST_PUBLIC_RATE_LIMIT``  ``public_rate_limit``: public reads per minute per address
 ``REGIE_HOST_MAX_BODY_BYTES``  ``max_body_bytes``: the request body cap
+``REGIE_HOST_LOG_KEY_FILE``    ``log_key_file``: the consent log's checkpoint key (0600);
+                               default ``<home>/log-key.jwk``, created when missing
+``REGIE_HOST_CHECKPOINT_INTERVAL``  ``checkpoint_interval``: seconds between signed
+                               checkpoints while the log grows (0: on demand only)
+``REGIE_HOST_WITNESSES``       ``witnesses``: ``<url> <vkey>`` pairs, comma-separated:
+                               the witnesses asked to cosign each interval's checkpoint
 =============================  =====================================================
 
 Every wrong value is named in one line of a :class:`~regie_protocol.errors.Misuse`
@@ -46,8 +52,12 @@ ENV_VARS: Mapping[str, str] = {
     "rate_limit": "REGIE_HOST_RATE_LIMIT",
     "public_rate_limit": "REGIE_HOST_PUBLIC_RATE_LIMIT",
     "max_body_bytes": "REGIE_HOST_MAX_BODY_BYTES",
+    "log_key_file": "REGIE_HOST_LOG_KEY_FILE",
+    "checkpoint_interval": "REGIE_HOST_CHECKPOINT_INTERVAL",
+    "witnesses": "REGIE_HOST_WITNESSES",
 }
 KEY_FILE_NAME = "host-key.jwk"
+LOG_KEY_FILE = "log-key.jwk"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -73,6 +83,12 @@ class HostSettings(BaseModel):
     #: the request body cap, bytes
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1 << 20)
     #: contact in the OpenAPI document (NL GOV: name, url and email)
+    #: the consent log's checkpoint signing key (one key per purpose: not the host key)
+    log_key_file: Path | None = None
+    #: seconds between checkpoints the host signs (and has cosigned) while the log grows
+    checkpoint_interval: int = Field(default=60, ge=0, le=86400)
+    #: witnesses as ``<url> <vkey>``, comma-separated (C2SP tlog-witness)
+    witnesses: str = ""
     contact_name: str = "Regie"
     contact_url: str = "https://regie.example"
     contact_email: str = "api@regie.example"
@@ -93,6 +109,35 @@ class HostSettings(BaseModel):
     def host_key_file(self) -> Path:
         """The key file in use: ``key_file`` or ``<home>/host-key.jwk``."""
         return self.key_file if self.key_file is not None else self.home / KEY_FILE_NAME
+
+    @property
+    def log_key_path(self) -> Path:
+        """The log key file: ``log_key_file`` or ``<home>/log-key.jwk``."""
+        return self.log_key_file if self.log_key_file is not None else self.home / LOG_KEY_FILE
+
+    @property
+    def witness_list(self) -> tuple[tuple[str, str], ...]:
+        """``(url, vkey)`` of each configured witness."""
+        pairs = []
+        for entry in self.witnesses.split(","):
+            if entry.strip():
+                url, _, vkey = entry.strip().partition(" ")
+                pairs.append((url, vkey.strip()))
+        return tuple(pairs)
+
+    @field_validator("witnesses")
+    @classmethod
+    def _witnesses(cls, value: str) -> str:
+        for entry in value.split(","):
+            if not entry.strip():
+                continue
+            url, _, vkey = entry.strip().partition(" ")
+            if not vkey.strip() or "+" not in vkey:
+                raise ValueError("each witness is '<url> <vkey>' (a C2SP verifier key)")
+            parts = urlsplit(url)
+            if parts.scheme not in ("https", "http") or not parts.hostname:
+                raise ValueError("a witness URL is an http(s):// URL")
+        return value
 
     @field_validator("host_url")
     @classmethod

@@ -23,6 +23,14 @@ def test_host_openapi_has_no_errors(sqlite_world: World, tmp_path: Path) -> None
         "/data",
         "/status-lists/{list_id}",
         "/keys",
+        "/purge-reports",
+        "/log/checkpoint",
+        "/log/key",
+        "/log/leaf-hashes",
+        "/log/events",
+        "/log/proofs/inclusion",
+        "/log/proofs/consistency",
+        "/log/receipts/{index}",
     }
     data = document["paths"]["/data"]["post"]
     assert {"401", "403", "413", "422", "429", "500"} <= set(data["responses"])
