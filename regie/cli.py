@@ -7,9 +7,12 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from .cli_audit import audit_app
 from .cli_consent import app as consent_app
 from .cli_host import register as register_host_commands
 from .cli_issuer import app as issuer_app
+from .cli_log import keygen as audit_keygen
+from .cli_log import log_app
 from .cli_registry import app as registry_app
 from .cli_verifier import app as verifier_app
 from .cli_verify import verify as verify_command
@@ -26,9 +29,12 @@ app.add_typer(issuer_app, name="issuer")
 app.add_typer(registry_app, name="registry")
 app.add_typer(wallet_app, name="wallet")
 register_host_commands(wallet_app)
+wallet_app.add_typer(log_app, name="log")
 app.add_typer(consent_app, name="consent")
 app.add_typer(verifier_app, name="verifier")
 app.command("verify")(verify_command)
+app.add_typer(audit_app, name="audit")
+audit_app.command("keygen")(audit_keygen)
 
 
 def _version(value: bool) -> None:
