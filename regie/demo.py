@@ -9,7 +9,9 @@ and reads her address: the host sends only ciphertext, the desk opens and
 checks it. A replayed read is refused. Anna moves: her new address reaches the
 desk without her doing anything. The old credential is revoked. Anna
 withdraws her consent: the desk's next read is refused and its purge deletes
-the address it kept.
+the address it kept and tells Anna's host so. A witness cosigns the host's
+log; the Autoriteit Persoonsgegevens checks the log without trusting the host,
+reads its report, checks the desk's receipt, and catches an edited entry.
 
 Everything is real: keys, signatures, Argon2id and the sealed SQLite vault,
 the issuer's state file, the wallet host's and the desk's databases and
@@ -41,6 +43,7 @@ from wallet.trust import add_issuer
 from wallet.vault import KdfFloor, VaultPassphrase
 
 from .demo_asks import Scene, answer, ask, collect
+from .demo_audit import audit
 from .demo_net import DemoClock, InProcessNetwork, NetworkFetcher
 from .demo_reads import read_and_stop
 from .demo_story import Story, console_for, decode_credential
@@ -111,6 +114,7 @@ def _tell(
         answer(scene, request_id)
         consent = collect(scene, request_id, claims)
         read_and_stop(scene, consent, old_index)
+        audit(scene, host_app.state.host)
     finally:
         desk.close()
         host_app.state.host.db.dispose()

@@ -210,6 +210,14 @@ def purge_kept(scene: Scene) -> None:
     """The desk's purge, right after the refused read, deletes the address it kept."""
     store = scene.desk.context.store
     report = purge(store, now=scene.clock.now, status=scene.desk.context.status)
+    reported = []
+    for consent_id, names in report.by_consent().items():
+        stored = store.consent(consent_id)
+        if stored is not None:
+            index, _ = scene.desk.host().report_purge(
+                stored.token, names, purged_at=scene.clock.now
+            )
+            reported.append(index)
     scene.story.say(
         "The desk deletes what it kept",
         f"{DESK_NAME} kept Anna's address with her permit, as the consent allowed. Its "
@@ -217,7 +225,9 @@ def purge_kept(scene: Scene) -> None:
         "need not wait until its copy of the status list is out of date. It deletes the "
         f"address. Purged: {len(report.purged)} "
         f"({', '.join(p.reason.value for p in report.purged)}). "
-        f"Addresses of Anna the desk still keeps: {len(store.kept())}.",
+        f"Addresses of Anna the desk still keeps: {len(store.kept())}. The desk reports "
+        "the purge to Anna's wallet host, which logs it "
+        f"(log entr{'y' if len(reported) == 1 else 'ies'} {', '.join(map(str, reported))}).",
     )
     scene.story.show("Purge report", report.to_json())
 

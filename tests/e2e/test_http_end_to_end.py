@@ -228,3 +228,28 @@ def test_issue_receive_request_approve_read_revoke(tmp_path: Path, servers: Serv
     used = [e.get("use") for e in history if e["event"] == "consent.used"]
     assert used == [1, 2]  # the CLI's read and the desk's; nothing after the revocation
     assert history[-1]["event"] == "consent.withdrawn"
+
+    # --- 5. the log: receipts, an auditor over HTTP, a witness, a tampered copy ---------------
+    receipts = [e for e in history if e["event"] == "consent.used"]
+    assert [e["receiptChecked"] for e in receipts] == [True, True]  # checked on the host machine
+    auditor = role(tmp_path, "auditor")
+    public = auditor.run("audit", "keygen", "--out", "auditor.jwk").stdout
+    write_json(citizen.home / "auditor-public.jwk", json.loads(public))
+    citizen.run("wallet", "log", "reader", "add", "auditor-public.jwk", "--name", "AP")
+    vkey = citizen.run("wallet", "log", "key").stdout.strip()
+    assert vkey == httpx.get(host.base + "/v1/log/key").text.strip()  # the same key, out of band
+    auditor.run("audit", "trust", "--log-key", vkey)
+    checked = auditor.json(
+        "audit", "verify", "--host", host.base, "--key", "auditor.jwk", "--fresh"
+    )
+    assert checked["eventsChecked"] == checked["size"] >= 6
+    reported = auditor.json("audit", "report", "--host", host.base, "--key", "auditor.jwk")
+    assert reported["violations"] == []
+    auditor.run("audit", "export", "--host", host.base, "--key", "auditor.jwk", "--out", "log")
+    auditor.run("audit", "verify", "--export", "log")
+    events = auditor.home / "log" / "events.jsonl"
+    lines = events.read_bytes().split(b"\n")
+    lines[2], lines[3] = lines[3], lines[2]  # two entries swapped in the copy
+    events.write_bytes(b"\n".join(lines))
+    caught = auditor.run("audit", "verify", "--export", "log", expect=1)
+    assert one_line(caught.stderr).startswith("regie: log_event_mismatch: ")

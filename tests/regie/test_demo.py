@@ -31,6 +31,10 @@ STORY = [
     "Anna withdraws her consent",
     "The desk can no longer read",
     "The desk deletes what it kept",
+    "A witness cosigns the log",
+    "The Autoriteit Persoonsgegevens checks the log",
+    "The desk's receipt proves its read",
+    "An edited log is caught",
 ]
 _STEP = re.compile(r"^Step (\d+)\. (.+)$", re.MULTILINE)
 
@@ -162,3 +166,27 @@ def test_after_withdrawal_reads_are_refused_and_the_kept_address_is_purged(
     assert "Addresses of Anna the desk still keeps: 0." in purged
     assert '"reason": "withdrawn"' in purged
     assert '"remaining": 0' in purged
+
+
+def test_the_log_is_cosigned_verified_and_reported_without_violations(
+    steps: dict[str, str],
+) -> None:
+    assert (
+        "POST https://witness.regie.example/add-checkpoint -> 200 OK"
+        in steps["A witness cosigns the log"]
+    )
+    checked = steps["The Autoriteit Persoonsgegevens checks the log"]
+    assert "Verified: 8 entries, cosigned by witness.regie.example/w1." in checked
+    for name in ("consent.granted", "data.released", "consent.withdrawn", "retention.purged"):
+        assert f"event: {name}" in checked
+    assert "why: consent_ended" in checked  # the refused read after the withdrawal
+    assert "The report: 0 violations." in checked
+    assert "Oudegracht" not in checked  # names only, never values
+
+
+def test_receipts_check_out_and_an_edited_entry_is_named(steps: dict[str, str]) -> None:
+    receipts = steps["The desk's receipt proves its read"]
+    assert "entry 2 is in the log" in receipts
+    assert receipts.count("receipt: checked") == 2
+    caught = steps["An edited log is caught"]
+    assert "Refused: log_event_mismatch: event 2 does not match leaf hash 2" in caught
