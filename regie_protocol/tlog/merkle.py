@@ -98,11 +98,16 @@ def inclusion_plan(index: int, size: int) -> list[list[NodeId]]:
     start, end = 0, size
     while end - start > 1:
         k = _split(end - start)
+        level = k.bit_length() - 1
         if index < start + k:
-            path.append(range_plan(start + k, end))
+            rest = end - start - k
+            if rest & (rest - 1):  # the ragged right edge (at most once per proof)
+                path.append(range_plan(start + k, end))
+            else:
+                path.append([(rest.bit_length() - 1, (start + k) >> (rest.bit_length() - 1))])
             end = start + k
-        else:
-            path.append(range_plan(start, start + k))
+        else:  # the left sibling is a whole aligned subtree
+            path.append([(level, start >> level)])
             start += k
     path.reverse()  # from the leaf's sibling up to the root's child
     return path
