@@ -17,7 +17,10 @@ Run with ``make bench``. Writes ``bench/RESULTS.md``.
   transaction + release) on SQLite and PostgreSQL, as a ratio to a bare
   FastAPI endpoint served the same way, with p50/p99 latency (:mod:`bench.reads`);
 * the verifier's offline consent verification with a cached status list, as
-  a ratio to raw Ed25519 (:mod:`bench.verify_offline`).
+  a ratio to raw Ed25519 (:mod:`bench.verify_offline`);
+* the consent log: appends per second with group commit, inclusion proofs at
+  a million events, and an auditor's full verification as a ratio to raw
+  SHA-256 leaf hashing (:mod:`bench.log`).
 
 Each figure is the best of several timed repeats; each ratio is the median
 of several interleaved rounds, so a noisy neighbour moves both sides alike.
@@ -42,6 +45,7 @@ from regie_protocol import jws, sdjwt
 from regie_protocol.keys import Alg, SigningKey
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+MILLION_EVENTS = int(os.environ.get("REGIE_BENCH_LOG_EVENTS", "1000000"))
 ROUNDS = int(os.environ.get("REGIE_BENCH_ROUNDS", "5"))
 AUDIENCE = "https://parkeren.gemeente-utrecht.example"
 CONSENT = jws.TokenProfile(
@@ -307,6 +311,44 @@ def read_section(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def log_section(lg: dict[str, Any]) -> list[str]:
+    """The RESULTS.md lines of the consent log bench (:func:`bench.log.bench_log`)."""
+    pg = lg.get("pg_appends")
+    pg_row = (
+        f"| appends, PostgreSQL (synchronous_commit=on) | {pg['per_s']:.0f} | {pg['per_commit']:.0f} |"
+        if pg
+        else "| appends, PostgreSQL | server not reachable | — |"
+    )
+    a, p, v = lg["sqlite_appends"], lg["proof"], lg["verify"]
+    return [
+        "## Consent log (RFC 9162 tree in the wallet database)",
+        "",
+        "Appends: 16 threads hand single-event units to one group committer (each a real "
+        "`data.released` event: encode, leaf and node rows, head update).",
+        "",
+        "| what | per second | events per commit |",
+        "| --- | ---: | ---: |",
+        f"| appends, SQLite (WAL, synchronous=FULL) | {a['per_s']:.0f} | {a['per_commit']:.0f} |",
+        pg_row,
+        "",
+        f"A log of {int(v['events']):,} events on SQLite (filled in {lg['fill_s']:.0f} s through "
+        "the same appender):",
+        "",
+        "| what | figure |",
+        "| --- | ---: |",
+        f"| inclusion proof from the database, p50 | {p['p50_ms']:.3f} ms |",
+        f"| inclusion proof, p99 | {p['p99_ms']:.3f} ms |",
+        f"| raw SHA-256 of every event line (one core) | {v['raw_per_s']:.0f} lines/s |",
+        f"| `audit.verify` of the export: every leaf and node hashed, root compared | {v['verify_per_s']:.0f} lines/s |",
+        f"| ratio, verify to raw hashing (median of 3) | {v['ratio']:.2f} |",
+        "",
+        "The auditor hashes the events in worker processes while it builds the tree "
+        "(Linux, 2 or more CPUs, 100,000 entries or more); on one core the ratio is "
+        "about 0.6 (see `audit/verify.py`).",
+        "",
+    ]
+
+
 def main() -> int:
     now = int(time.time())
     load_at_start = _load()
@@ -347,6 +389,14 @@ def main() -> int:
                     f"HTTP reads {name}: {f['per_s']:.0f}/s (ratio {f['ratio']:.2f}), "
                     f"p50 {f['p50_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms, {f['cpu_ms']:.2f} ms CPU"
                 )
+    from bench.log import bench_log
+
+    lg = bench_log()
+    print(
+        f"Log: appends SQLite {lg['sqlite_appends']['per_s']:.0f}/s, proof p50 "
+        f"{lg['proof']['p50_ms']:.3f} ms at {MILLION_EVENTS:,}, verify ratio "
+        f"{lg['verify']['ratio']:.2f}"
+    )
     reads_ratio = None if "skipped" in r else r["sqlite"]["ratio"]
     checks = [
         ("consent-sized JWS verify ≥ 0.70 × raw Ed25519", j["regie_ratio"] >= 0.70),
@@ -360,6 +410,15 @@ def main() -> int:
             reads_ratio is not None and reads_ratio >= 0.3,
         ),
         ("offline consent verify, status list cached, ≥ 0.6 × raw Ed25519", o["ratio"] >= 0.6),
+        (
+            "log appends with group commit on SQLite ≥ 5,000/s",
+            lg["sqlite_appends"]["per_s"] >= 5000,
+        ),
+        ("inclusion proof at 10^6 events < 1 ms (p50)", lg["proof"]["p50_ms"] < 1.0),
+        (
+            "verifying a 10^6-event export ≥ 0.5 × raw SHA-256 leaf hashing",
+            lg["verify"]["ratio"] >= 0.5,
+        ),
     ]
     pg = c.get("grant_postgresql_per_s")
     pg_row = (
@@ -421,6 +480,7 @@ def main() -> int:
         f"| raw Ed25519 verify of the token's signing input | {o['raw_per_s']:.0f} | 1.00 |",
         f"| `verify_consent_token` ({o['token_bytes']}-byte token) | {o['verify_per_s']:.0f} | {o['ratio']:.2f} |",
         "",
+        *log_section(lg),
         "## Targets",
         "",
         *[f"- {'met' if ok else 'NOT met'}: {name}" for name, ok in checks],
@@ -448,6 +508,16 @@ def main() -> int:
         "  reaches less than its one-core rate (1 / its CPU per request). Server CPU",
         "  per request is the steadier figure. Where a read's time goes: the section",
         "  after the soak runs.",
+        "- Since the consent log (issue 5) every grant and read also appends its",
+        "  event (encode, leaf and node rows, head update: about 0.1-0.2 ms) and each",
+        "  batch of reads signs a checkpoint and builds its receipts (about 1 ms a",
+        "  batch, 16 reads a batch here). Server CPU per read went from 0.73 to 1.54",
+        "  ms on SQLite (ratio 0.29 to 0.16) and grants from 0.35 to 0.23. On",
+        "  PostgreSQL every write transaction now also locks the log head first and",
+        "  pays the append's round trips: reads 0.97 to 2.50 ms, grants 0.22 to 0.08.",
+        "  Nothing is skipped to win it back; where it could come from: receipts from",
+        "  the batch's own nodes in memory, the head kept per transaction, fewer",
+        "  statements per append.",
         "",
     ]
     RESULTS.write_text("\n".join(lines) + _kept_sections(), encoding="utf-8")

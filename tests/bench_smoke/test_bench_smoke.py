@@ -64,3 +64,18 @@ def test_read_bench_requests_are_each_answered_and_recorded(tmp_path: Path) -> N
     bare = _send(bare_app, base, lines[:1])[0]
     assert bare.status_code == 200
     assert len(bare.json()["release"]) > 0
+
+
+def test_log_bench_runs_small(tmp_path: Path) -> None:
+    from bench.log import appends_per_second, export_database, fill, proof_ms, verify_ratio
+
+    db = open_database(None, home=tmp_path / "log")
+    try:
+        appended = appends_per_second(db, total=64)
+        assert appended["per_s"] > 0
+        fill(db, 300)
+        assert proof_ms(db, 300, samples=20)["p50_ms"] > 0
+        export_database(db, tmp_path / "export")
+        assert verify_ratio(tmp_path / "export")["events"] == 300
+    finally:
+        db.dispose()
