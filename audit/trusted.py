@@ -16,14 +16,13 @@ members are refused, so a future version cannot be half-read by this one.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from regie_protocol.errors import Code, MalformedInput, Misuse
+from regie_protocol.private_files import write_private_file
 from regie_protocol.tlog.note import (
     MAX_NOTE_BYTES,
     MAX_SIGNATURES,
@@ -151,24 +150,11 @@ def load_trust(path: Path) -> TrustPolicy:
 
 
 def save_trust(path: Path, policy: TrustPolicy) -> None:
-    """Write the trusted file atomically (a crash leaves the old file or the new, never half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(json.dumps(trust_to_json(policy), indent=2) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write the trusted file atomically (a crash leaves the old file or the new, never half).
+
+    Mode 0600: nobody else on the machine may move the auditor's trust forward.
+    """
+    write_private_file(path, json.dumps(trust_to_json(policy), indent=2) + "\n")
 
 
 def _bad(reason: str) -> MalformedInput:
