@@ -185,6 +185,17 @@ def test_a_consent_without_reads_or_retention_needs_no_purge() -> None:
     no_retention = [granted("c-1", T0), released("c-1", T0 + 1, 1)]
     no_retention.append(ended(EventName.WITHDRAWN, "c-1", T0 + 2))
     assert kinds(no_retention, now=T0 + 100 * DAY) == []
+    # retention P0D: the service may keep nothing, so it owes no report of deleting it;
+    # a late report of a purge is still judged
+    keep_nothing = [
+        granted("c-1", T0, retention=0),
+        released("c-1", T0 + 1, 1),
+        ended(EventName.WITHDRAWN, "c-1", T0 + 2),
+    ]
+    assert kinds(keep_nothing, now=T0 + 100 * DAY) == []
+    assert kinds([*keep_nothing, purged("c-1", T0 + DAY)], now=T0 + 100 * DAY) == [
+        (ViolationKind.KEPT_PAST_RETENTION, 3)
+    ]
 
 
 def test_details_are_plain_words() -> None:
