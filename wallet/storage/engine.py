@@ -248,21 +248,28 @@ class Database:
 
     @contextmanager
     def _connected(self, write: bool) -> Iterator[Connection]:
+        lock_log = write and self.backend == "postgresql" and self._has_log()
         with self._engine.connect() as conn:
             if not write and self.backend == "sqlite":
                 conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
             with conn.begin():
-                if write and self.backend == "postgresql" and self._has_log(conn):
-                    # before the snapshot: writers append to the one log head in turn
-                    # instead of failing to serialize on it (decision 0010)
+                if lock_log:
+                    # the first statement, before the snapshot: writers append to the one
+                    # log head in turn instead of failing to serialize on it (decision 0010)
                     conn.exec_driver_sql(_LOCK_LOG)
                 yield conn
 
-    def _has_log(self, conn: Connection) -> bool:
-        """Whether the log's head table exists yet (it does once migrated; then cached)."""
+    def _has_log(self) -> bool:
+        """Whether the log's head table exists yet (it does once migrated; then cached).
+
+        Asked in a transaction of its own: a query in the writer's transaction
+        before the lock would take that transaction's snapshot too early.
+        """
         if not self._log_table:
-            found = conn.exec_driver_sql("SELECT to_regclass('log_head') IS NOT NULL").scalar()
-            self._log_table = bool(found)
+            with self._engine.connect() as conn:
+                found = conn.exec_driver_sql("SELECT to_regclass('log_head') IS NOT NULL")
+                self._log_table = bool(found.scalar())
+                conn.rollback()
         return self._log_table
 
     def _sqlite_pragma(self, pragma: str) -> tuple[Any, ...]:
