@@ -216,12 +216,11 @@ def _append_alone(db: Database, rng: random.Random, *, lock: bool) -> int:
     return db.run(work, attempts=1)
 
 
+@pytest.mark.parametrize("target", ["postgresql"], indirect=True)  # SQLite: BEGIN IMMEDIATE
 def test_appenders_wait_for_each_other_instead_of_failing_on_the_head(db: Database) -> None:
     """Every PostgreSQL write transaction locks the log first (``Database``), before its
     snapshot: a second appender waits for the first and then appends after it, where
     without the lock it would fail to serialize on the head row."""
-    if db.backend != "postgresql":
-        pytest.skip("SQLite serialises writers at BEGIN IMMEDIATE")
     rng = random.Random(20)
     db.run(lambda c: append_random(c, rng, 0))
     done: list[int] = []
