@@ -1,4 +1,8 @@
-"""A call authenticated by a DPoP proof alone (no access token): verified, used once, or 401.
+"""DPoP-authenticated calls: the consent token of ``Authorization: DPoP``, and proof-only calls.
+
+:func:`consent_token` reads the token a read or a purge report presents.
+:func:`caller_proof`: a call authenticated by a DPoP proof alone (no access token),
+verified, used once, or 401.
 
 For the calls where the caller's key is the credential: collecting the answer
 to a consent request (the key that signed the request) and reading the log
@@ -16,6 +20,20 @@ from regie_protocol.errors import ClaimRefused, Code, Refused, SignatureRefused
 from .problems import DPOP_CHALLENGE, refusal
 from .replay import DPOP_LEEWAY, insert_proof
 from .service import HostService
+
+
+def consent_token(authorization: str | None) -> str:
+    """The token of ``Authorization: DPoP <token>`` (split as FastAPI's ``HTTPBase`` does)."""
+    scheme, _, param = (authorization or "").partition(" ")
+    credentials = param.strip()
+    if not (authorization and scheme and credentials):
+        raise ClaimRefused("no Authorization header", code=Code.CLAIM_MISSING)
+    if scheme.lower() != "dpop":
+        raise ClaimRefused(
+            f"Authorization scheme {scheme[:16]!r}: send 'DPoP <consent token>'",
+            code=Code.DPOP_MISSING,
+        )
+    return credentials
 
 
 def caller_proof(
@@ -50,4 +68,4 @@ def caller_proof(
     return proof
 
 
-__all__ = ["caller_proof"]
+__all__ = ["caller_proof", "consent_token"]

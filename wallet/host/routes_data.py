@@ -46,7 +46,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from regie_protocol.dpop import VerifiedProof
-from regie_protocol.errors import ClaimRefused, Code, MalformedInput, Refused, SignatureRefused
+from regie_protocol.errors import Code, MalformedInput, Refused, SignatureRefused
 from regie_protocol.http import api_router
 from regie_protocol.tlog.event import TraceParent
 
@@ -58,6 +58,7 @@ from .data_params import (
     DataResponse,
     DataRoute,
 )
+from .dpop_calls import consent_token
 from .problems import DPOP_CHALLENGE, refusal
 from .reads import DATA_PATH, Released, prepare_read
 from .service import HostService, client_of, now_of, service_of
@@ -117,20 +118,6 @@ async def _refused(service: HostService, error: Refused, **details: Any) -> Exce
     return await run_in_threadpool(partial(_refuse, service, error, **details))
 
 
-def _token(authorization: str | None) -> str:
-    """The token of ``Authorization: DPoP <token>`` (split as FastAPI's ``HTTPBase`` does)."""
-    scheme, _, param = (authorization or "").partition(" ")
-    credentials = param.strip()
-    if not (authorization and scheme and credentials):
-        raise ClaimRefused("no Authorization header", code=Code.CLAIM_MISSING)
-    if scheme.lower() != "dpop":
-        raise ClaimRefused(
-            f"Authorization scheme {scheme[:16]!r}: send 'DPoP <consent token>'",
-            code=Code.DPOP_MISSING,
-        )
-    return credentials
-
-
 def _answer(released: Released, background: BackgroundTask | None) -> Response:
     """The 200 answer (:class:`DataResponse`), serialised once."""
     body = json.dumps(
@@ -159,7 +146,7 @@ async def read_data(
         raise await _refused(service, exc, now=now, client=client_of(request), status=400) from None
     try:
         headers = request.headers
-        token = _token(headers.get("authorization"))
+        token = consent_token(headers.get("authorization"))
         if len(headers.getlist("dpop")) > 1:
             raise SignatureRefused("more than one DPoP header", code=Code.DPOP_INVALID)
         attempt = prepare_read(

@@ -28,6 +28,7 @@ from regie_protocol.http import api_router
 
 from ..log import record as log_record
 from ..storage import Consent
+from .dpop_calls import consent_token
 from .problems import DPOP_CHALLENGE, refusal
 from .replay import DPOP_LEEWAY, insert_proof
 from .service import ClientDep, HostService, NowDep, ServiceDep
@@ -54,13 +55,6 @@ class PurgeReport(BaseModel):
 class PurgeRecorded(BaseModel):
     logIndex: int
     receipt: str
-
-
-def _token(authorization: str | None) -> str:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "dpop" or not token.strip():
-        raise ClaimRefused("send 'Authorization: DPoP <consent token>'", code=Code.DPOP_MISSING)
-    return token.strip()
 
 
 def _record(
@@ -121,7 +115,7 @@ def report_purge(
     """Record the purge as a ``retention.purged`` event; answer its log index and receipt."""
     route = f"POST {PURGE_PATH}"
     try:
-        token = _token(authorization)
+        token = consent_token(authorization)
         if dpop is None:
             raise ClaimRefused("no DPoP header", code=Code.DPOP_MISSING)
         proof = verify_proof(

@@ -74,11 +74,21 @@ def read_receipts(
         )
         if consent_id is not None:
             query = query.where(col(LogEvent.consent_id) == consent_id)
+        rows = [
+            (int(i), str(t).encode("utf-8"))
+            for i, t in conn.execute(query.order_by(col(LogEvent.idx)))
+        ]
+        latest = checkpoints.latest_checkpoint(conn)
+        covered = [] if latest is None else [i for i, _ in rows if i < latest.size]
+        proofs = store.inclusion_proofs(conn, covered, latest.size) if latest and covered else {}
         found = []
-        for index, text in conn.execute(query.order_by(col(LogEvent.idx))):
-            body = str(text).encode("utf-8")
-            view = EventView.of(int(index), body)
-            receipt = checkpoints.receipt(conn, int(index))
+        for index, body in rows:
+            view = EventView.of(index, body)
+            receipt = (
+                None
+                if latest is None or index not in proofs
+                else Receipt(index, tuple(proofs[index]), latest.note).render()
+            )
             found.append(
                 ReadReceipt(
                     consent_id=view.consent_id or "",
@@ -86,7 +96,7 @@ def read_receipts(
                     at=view.at,
                     verifier=view.verifier or "",
                     attributes=view.attributes,
-                    index=int(index),
+                    index=index,
                     receipt=receipt,
                     checked=None if receipt is None else _check(receipt, body, log),
                 )

@@ -35,6 +35,16 @@ def consent_hash(token: str) -> str:
     return b64url_encode(hashlib.sha256(token.encode("ascii")).digest())
 
 
+def _processing(claims: ct.ConsentClaims) -> dict[str, Any]:
+    """Why the data is processed: purposes, legal bases and processing activities."""
+    details = claims.authorization_details
+    return {
+        "purpose": _joined(d.purpose for d in details),
+        "legal_basis": _joined(d.legal_basis for d in details),
+        "processing_activity": _joined(d.processing_activity for d in details),
+    }
+
+
 def terms(claims: ct.ConsentClaims) -> dict[str, Any]:
     """The consent's terms an auditor checks reads against (the strictest of its details)."""
     details = claims.authorization_details
@@ -44,9 +54,7 @@ def terms(claims: ct.ConsentClaims) -> dict[str, Any]:
     return {
         "consent_id": claims.jti,
         "verifier": claims.aud,
-        "purpose": _joined(d.purpose for d in details),
-        "legal_basis": _joined(d.legal_basis for d in details),
-        "processing_activity": _joined(d.processing_activity for d in details),
+        **_processing(claims),
         "attributes": sorted({name for d in details for name in d.claims}),
         "expires_at": claims.exp,
         "max_uses": min(max_uses) if max_uses else None,
@@ -123,14 +131,11 @@ def released(
     foreign: TraceParent | None = None,
 ) -> Appended:
     """``data.released``: a verifier read the release under a consent (names only)."""
-    base = terms(claims)
     details = {
         "consent_id": claims.jti,
         "consent_hash": consent_hash(token),
         "verifier": claims.aud,
-        "purpose": base["purpose"],
-        "legal_basis": base["legal_basis"],
-        "processing_activity": base["processing_activity"],
+        **_processing(claims),
         "attributes": sorted(set(attributes)),
         "use": use,
         "outcome": "released",
